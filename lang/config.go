@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cumulus-toolchain/cumulus/stdlib"
@@ -115,24 +118,51 @@ func LoadSources(dir string, srcs map[string][]byte, opts Options) (*Config, hcl
 	p := hclparse.NewParser()
 	cfg := &Config{Dir: dir, Files: p.Files()}
 	var diags hcl.Diagnostics
-	names := sortedKeys(srcs)
 	var bodies []hcl.Body
-	for _, name := range names {
-		f, fd := p.ParseHCL(srcs[name], name)
-		diags = append(diags, fd...)
-		if f != nil {
-			bodies = append(bodies, f.Body)
+	for _, pf := range parseAll(srcs) {
+		diags = append(diags, pf.diags...)
+		if pf.file != nil {
+			p.AddFile(pf.name, pf.file)
+			bodies = append(bodies, pf.file.Body)
 		}
 	}
-	c := &checker{cfg: cfg, parser: p, opts: opts, d: &decoder{
-		vars:     map[string]bool{},
-		locals:   map[string]bool{},
-		declared: map[string]map[string]hcl.Range{},
-	}}
+	c := &checker{cfg: cfg, parser: p, opts: opts, d: newDecoder()}
 	c.d.diags = diags
 	c.check(bodies)
 	cfg.Files = p.Files()
 	return cfg, c.d.diags
+}
+
+type parsedFile struct {
+	name  string
+	file  *hcl.File
+	diags hcl.Diagnostics
+}
+
+// parseAll parses files concurrently, one worker per CPU: parsing is most of
+// the time a load takes, files are independent, and a large archive's
+// configuration is many files. Results come back in name order.
+func parseAll(srcs map[string][]byte) []parsedFile {
+	names := sortedKeys(srcs)
+	out := make([]parsedFile, len(names))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f, diags := hclsyntax.ParseConfig(srcs[names[i]], names[i], hcl.InitialPos)
+				out[i] = parsedFile{name: names[i], file: f, diags: diags}
+			}
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
 }
 
 var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{

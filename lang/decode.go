@@ -45,6 +45,29 @@ type decoder struct {
 
 	// declared holds, per block kind, each name and where it was declared.
 	declared map[string]map[string]hcl.Range
+
+	// The granule schema and the standard steps, looked up once per load
+	// rather than once per reference: they are built on each stdlib call.
+	granuleAttrs, fileAttrs []string
+	steps                   map[string]*stdlib.Step
+	stepNames               map[string]hcl.Range
+}
+
+func newDecoder() *decoder {
+	d := &decoder{
+		vars:         map[string]bool{},
+		locals:       map[string]bool{},
+		declared:     map[string]map[string]hcl.Range{},
+		granuleAttrs: stdlib.GranuleAttributes(),
+		fileAttrs:    stdlib.FileAttributes(),
+		steps:        map[string]*stdlib.Step{},
+		stepNames:    map[string]hcl.Range{},
+	}
+	for _, s := range stdlib.Steps() {
+		d.steps[s.Name] = s
+		d.stepNames[s.Name] = hcl.Range{}
+	}
+	return d
 }
 
 func (d *decoder) errorf(rng hcl.Range, summary, detail string, args ...any) {
@@ -140,9 +163,9 @@ func (d *decoder) checkRef(t hcl.Traversal, sc scope) bool {
 		if !hasAttr {
 			return true
 		}
-		known := stdlib.GranuleAttributes()
+		known := d.granuleAttrs
 		if root == "file" {
-			known = stdlib.FileAttributes()
+			known = d.fileAttrs
 		}
 		if !contains(known, attr) {
 			d.errorf(rng, fmt.Sprintf("Unknown %s attribute", root),
@@ -446,9 +469,14 @@ func (d *decoder) ref(expr hcl.Expression, attr, want string, names map[string]h
 	if names == nil {
 		names = d.declared[want]
 	}
+	// Only messages need an example; sorting every name for every
+	// reference made validation quadratic in the number of blocks.
 	example := want + ".NAME"
-	if n := sortedKeys(names); len(n) > 0 {
-		example = want + "." + n[0]
+	exampleOf := func() string {
+		if n := sortedKeys(names); len(n) > 0 {
+			return want + "." + n[0]
+		}
+		return example
 	}
 	t, diags := hcl.AbsTraversalForExpr(expr)
 	if diags.HasErrors() {
@@ -460,20 +488,20 @@ func (d *decoder) ref(expr hcl.Expression, attr, want string, names map[string]h
 				return blockRef{}, false
 			}
 		}
-		d.errorf(expr.Range(), "Invalid reference", "%s must refer to a %s block, such as %s.", attr, want, example)
+		d.errorf(expr.Range(), "Invalid reference", "%s must refer to a %s block, such as %s.", attr, want, exampleOf())
 		return blockRef{}, false
 	}
 	root := t.RootName()
 	rng := t.SourceRange()
 	if len(t) != 2 {
-		d.errorf(rng, "Invalid reference", "%s must refer to a %s block by its name alone, such as %s.", attr, want, example)
+		d.errorf(rng, "Invalid reference", "%s must refer to a %s block by its name alone, such as %s.", attr, want, exampleOf())
 		return blockRef{}, false
 	}
 	name := ""
 	if a, ok := t[1].(hcl.TraverseAttr); ok {
 		name = a.Name
 	} else {
-		d.errorf(rng, "Invalid reference", "%s must refer to a %s block as %s.", attr, want, example)
+		d.errorf(rng, "Invalid reference", "%s must refer to a %s block as %s.", attr, want, exampleOf())
 		return blockRef{}, false
 	}
 	if root != want {
@@ -483,11 +511,11 @@ func (d *decoder) ref(expr hcl.Expression, attr, want string, names map[string]h
 				hint = fmt.Sprintf(" Did you mean %s.%s?", want, name)
 			}
 			d.errorf(rng, "Wrong kind of reference",
-				"%s must refer to a %s (%s), but %s.%s is %s.%s", attr, want, example, root, name, article(kindNoun(root)), hint)
+				"%s must refer to a %s (%s), but %s.%s is %s.%s", attr, want, exampleOf(), root, name, article(kindNoun(root)), hint)
 			return blockRef{}, false
 		}
 		d.errorf(rng, "Invalid reference", "%q is not a kind of block.%s %s must refer to a %s, such as %s.",
-			root, didYouMean(root, blockKinds), attr, want, example)
+			root, didYouMean(root, blockKinds), attr, want, exampleOf())
 		return blockRef{}, false
 	}
 	if _, ok := names[name]; !ok {

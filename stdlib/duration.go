@@ -48,17 +48,23 @@ func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 
 // Groups must go from the largest unit to the smallest, each unit at most once
 // ("1h30m", not "30m1h" or "1h1h"), so that a duration reads one way only.
 func ParseDuration(s string) (time.Duration, error) {
-	bad := func(why string) error {
-		if why == "" {
-			return fmt.Errorf("%q is not a valid duration: %s", s, durationHint)
+	// bad says what is wrong and then how to write it; fix defaults to the
+	// general advice when there is nothing more specific to say.
+	bad := func(why, fix string) error {
+		if fix == "" {
+			fix = durationHint
 		}
-		return fmt.Errorf("%q is not a valid duration: %s; %s", s, why, durationHint)
+		if why == "" {
+			return fmt.Errorf("%q is not a valid duration: %s", s, fix)
+		}
+		return fmt.Errorf("%q is not a valid duration: %s; %s", s, why, fix)
 	}
+	const units = "(units: s, m, h, d, w)"
 	if s == "" {
-		return 0, bad("it is empty")
+		return 0, bad("it is empty", "")
 	}
 	if strings.HasPrefix(s, "-") {
-		return 0, bad("durations cannot be negative")
+		return 0, bad("durations cannot be negative", "")
 	}
 
 	var total time.Duration
@@ -70,16 +76,16 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		digits := s[start:i]
 		if digits == "" {
-			return 0, bad("")
+			return 0, bad("", "")
 		}
 		if i == len(s) {
 			if start == 0 {
-				return 0, bad(fmt.Sprintf("a bare number has no unit; did you mean \"%ss\" or \"%sm\"?", digits, digits))
+				return 0, bad("a number needs a unit", fmt.Sprintf("write %q for seconds or %q for minutes %s", digits+"s", digits+"m", units))
 			}
-			return 0, bad(fmt.Sprintf("the final %q has no unit", digits))
+			return 0, bad(fmt.Sprintf("the final %q has no unit", digits), fmt.Sprintf("add one, such as %q %s", s+"m", units))
 		}
 		if s[i] == '.' || s[i] == ',' {
-			return 0, bad("fractions are not allowed; use a smaller unit instead, e.g. \"1h30m\" rather than \"1.5h\"")
+			return 0, bad("fractions are not allowed", "use a smaller unit instead, such as \"1h30m\" rather than \"1.5h\" "+units)
 		}
 		ustart := i
 		for i < len(s) && isLetter(s[i]) {
@@ -87,20 +93,20 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		sym := s[ustart:i]
 		if sym == "" {
-			return 0, bad("")
+			return 0, bad("", "")
 		}
 		length, rank, ok := durationUnit(sym)
 		if !ok {
 			if _, _, lowerOK := durationUnit(strings.ToLower(sym)); lowerOK {
-				return 0, bad(fmt.Sprintf("units are lower-case, write %q rather than %q", strings.ToLower(sym), sym))
+				return 0, bad("units are lower-case", fmt.Sprintf("write %q rather than %q %s", strings.ToLower(sym), sym, units))
 			}
-			return 0, bad(fmt.Sprintf("%q is not a unit", sym))
+			return 0, bad(fmt.Sprintf("%q is not a unit", sym), "")
 		}
 		if rank == lastRank {
-			return 0, bad(fmt.Sprintf("the unit %q appears twice; add the amounts together", sym))
+			return 0, bad(fmt.Sprintf("the unit %q appears twice", sym), "add the amounts together, such as \"1h30m\" rather than \"1h20m10m\" "+units)
 		}
 		if rank < lastRank {
-			return 0, bad(fmt.Sprintf("write units from largest to smallest (%q before %q)", sym, lastSym))
+			return 0, bad(fmt.Sprintf("%q comes after %q", sym, lastSym), "write units from largest to smallest, such as \"1h30m\" rather than \"30m1h\" "+units)
 		}
 		lastRank, lastSym = rank, sym
 

@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -41,15 +42,15 @@ func TestParseDuration(t *testing.T) {
 	}{
 		{"15 minutes", `"15 minutes" is not a valid duration: write a whole number followed by a unit, such as "15m", "2h" or "1h30m" (units: s, m, h, d, w)`},
 		{"", "empty"},
-		{"90", `did you mean "90s" or "90m"?`},
-		{"1h30", `the final "30" has no unit`},
+		{"90", `write "90s" for seconds or "90m" for minutes`},
+		{"1h30", `the final "30" has no unit; add one, such as "1h30m"`},
 		{"-5m", "cannot be negative"},
 		{"1.5h", "fractions are not allowed"},
 		{"15M", `write "m" rather than "M"`},
 		{"5ms", `"ms" is not a unit`},
 		{"2y", `"y" is not a unit`},
 		{"15min", `"min" is not a unit`},
-		{"30m1h", "largest to smallest"},
+		{"30m1h", `"h" comes after "m"; write units from largest to smallest`},
 		{"1h1h", "appears twice"},
 		{"h", "write a whole number"},
 		{" 5m", "write a whole number"},
@@ -69,9 +70,12 @@ func TestParseDuration(t *testing.T) {
 		if !strings.Contains(msg, tc.want) {
 			t.Errorf("ParseDuration(%q) error = %q, want it to contain %q", tc.in, msg, tc.want)
 		}
-		// Every error must show the input and end with how to write a duration.
-		if !strings.HasPrefix(msg, `"`) || !strings.Contains(msg, "is not a valid duration") {
-			t.Errorf("ParseDuration(%q) error %q does not quote the input", tc.in, msg)
+		// Every error must show the input and say how to write a duration.
+		if !strings.HasPrefix(msg, fmt.Sprintf("%q is not a valid duration: ", tc.in)) {
+			t.Errorf("ParseDuration(%q) error %q does not start by quoting the input", tc.in, msg)
+		}
+		if !strings.Contains(msg, "(units: s, m, h, d, w)") && !strings.Contains(msg, "too long") {
+			t.Errorf("ParseDuration(%q) error %q does not list the units", tc.in, msg)
 		}
 	}
 }

@@ -162,7 +162,7 @@ func TestFunctionErrors(t *testing.T) {
 		want    string // part of the diagnostic's detail
 	}{
 		{`duration("15 minutes")`, false, `such as "15m"`},
-		{`duration("90")`, false, `did you mean "90s" or "90m"?`},
+		{`duration("90")`, false, `write "90s" for seconds or "90m" for minutes`},
 		{`replace("a", "/[/", "b")`, false, "not a valid regular expression"},
 		{`base64decode("%%%")`, false, "not valid base64"},
 		{`base64decode("/wA=")`, false, "not UTF-8"},

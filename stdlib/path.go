@@ -101,7 +101,7 @@ func RenderPath(expr hcl.Expression, base *hcl.EvalContext, g Granule, f *File) 
 	for _, seg := range strings.Split(p, "/") {
 		if seg == "." || seg == ".." {
 			return refuse("url_path contains a relative segment",
-				fmt.Sprintf("The url_path for %s, %s, contains a %q segment. Archive paths are S3 keys, not file-system paths, so %q would not move up or stay in a folder; it would become part of the key and break links. Remove the segment from the template.", forWhat, quoteShort(p), seg, seg))
+				fmt.Sprintf("The url_path for %s, %s, contains a %q segment. An archive path is an S3 key, where %q is not resolved as in a file system but kept literally, which makes links ambiguous or broken. Remove it from the template, or check the values the template uses (one that is %q yields such a segment too).", forWhat, quoteShort(p), seg, seg, seg))
 		}
 	}
 	if len(p) > maxKeyBytes {

@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -20,6 +21,9 @@ import (
 // formatting would change anything but whitespace, which would be a bug here or in
 // hclwrite.
 func Source(src []byte, filename string) ([]byte, hcl.Diagnostics) {
+	if d := checkUTF8(src, filename); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	// Diagnostics come from the untouched bytes so their positions match what the
 	// user's editor shows.
 	_, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
@@ -27,11 +31,46 @@ func Source(src []byte, filename string) ([]byte, hcl.Diagnostics) {
 		return nil, diags
 	}
 	in := bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
-	out := tidy(hclwrite.Format(in))
+	// Tidying before hclwrite as well as after keeps the result a fixed point:
+	// hclwrite aligns trailing comments by the byte width of everything before
+	// them on the line, a multi-line block comment counting whole, so trimming a
+	// comment only afterwards would shift the alignment on the next run.
+	out := tidy(hclwrite.Format(tidy(in)))
 	if d := verify(in, out, filename); d != nil {
 		return nil, append(diags, d)
 	}
 	return out, diags
+}
+
+// checkUTF8 refuses bytes that are not UTF-8. HCL source must be UTF-8, yet the
+// hclsyntax lexer accepts a stray byte as the start of an identifier that then
+// swallows what follows, newlines included, so such a file can parse and still
+// not format stably.
+func checkUTF8(src []byte, filename string) *hcl.Diagnostic {
+	pos := hcl.InitialPos
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && size <= 1 {
+			end := pos
+			end.Byte++
+			end.Column++
+			return &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid UTF-8",
+				Detail:   "The file is not valid UTF-8 text; cumulus files must be UTF-8.",
+				Subject:  &hcl.Range{Filename: filename, Start: pos, End: end},
+			}
+		}
+		i += size
+		pos.Byte += size
+		if r == '\n' {
+			pos.Line++
+			pos.Column = 1
+		} else {
+			pos.Column++
+		}
+	}
+	return nil
 }
 
 // tidy applies the line-level rules hclwrite does not. It works on tokens rather

@@ -189,6 +189,16 @@ func TestSourceSyntaxError(t *testing.T) {
 	}
 }
 
+func TestSourceInvalidUTF8(t *testing.T) {
+	got, diags := Source([]byte("a = 1\nb = \xe80\n"), "x.cumulus.hcl")
+	if got != nil || !diags.HasErrors() {
+		t.Fatalf("got %q, %v; want refusal", got, diags)
+	}
+	if r := diags[0].Subject; r == nil || r.Start.Line != 2 || r.Start.Column != 5 || r.Start.Byte != 10 {
+		t.Errorf("diagnostic range %v, want 2:5 (byte 10)", r)
+	}
+}
+
 // TestSourceRefusesMeaningChange pins a case where hclwrite alone would change
 // what the file says, by gluing two tokens into one number.
 func TestSourceRefusesMeaningChange(t *testing.T) {
