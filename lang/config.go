@@ -78,6 +78,13 @@ type Options struct {
 // it. The Config is returned even when there are errors, so callers can
 // render diagnostics with source snippets from Config.Files.
 func Load(dir string, opts Options) (*Config, hcl.Diagnostics) {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return &Config{Dir: dir, Files: map[string]*hcl.File{}}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Not a folder",
+			Detail:   fmt.Sprintf("%s is a file, but a configuration is every *%s file of a folder. Give the folder: %s.", dir, Extension, filepath.Dir(dir)),
+		}}
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return &Config{Dir: dir, Files: map[string]*hcl.File{}}, hcl.Diagnostics{{

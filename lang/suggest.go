@@ -4,31 +4,12 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/agext/levenshtein"
+	"github.com/cumulus-toolchain/cumulus/lang/suggest"
 )
-
-// suggest returns the option closest to given when it is close enough to be a
-// plausible typo (the same threshold hcl uses for its own suggestions), or "".
-func suggest(given string, options []string) string {
-	best, bestDist := "", 3
-	for _, o := range options {
-		// Short names are within two edits of too much; demand closeness
-		// in proportion to length so "foo" does not suggest "doy".
-		if d := levenshtein.Distance(given, o, nil); d < bestDist && d <= max(1, len(given)/2) {
-			best, bestDist = o, d
-		}
-	}
-	return best
-}
 
 // didYouMean formats a suggestion as the sentence appended to a Detail, or ""
 // when nothing is close.
-func didYouMean(given string, options []string) string {
-	if s := suggest(given, options); s != "" {
-		return fmt.Sprintf(" Did you mean %q?", s)
-	}
-	return ""
-}
+func didYouMean(given string, options []string) string { return suggest.DidYouMean(given, options) }
 
 // listNames renders known names for a Detail, so users see what they can
 // write when nothing is close to what they wrote.

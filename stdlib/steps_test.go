@@ -141,24 +141,3 @@ func TestStepLookup(t *testing.T) {
 		t.Error("Steps returned a shared slice")
 	}
 }
-
-func TestSuggest(t *testing.T) {
-	names := GranuleAttributes()
-	for given, want := range map[string]string{
-		"yeer":    "year",
-		"Year":    "year",
-		"mnth":    "month",
-		"dya":     "day",
-		"ID":      "id",
-		"version": "version",
-		"colour":  "",
-		"zzzzzz":  "",
-	} {
-		if got := suggest(given, names); got != want {
-			t.Errorf("suggest(%q) = %q, want %q", given, got, want)
-		}
-	}
-	if got := suggest("sync_granules", StepNames()); got != "sync_granule" {
-		t.Errorf("suggest(sync_granules) = %q", got)
-	}
-}

@@ -8,10 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 
-	"github.com/agext/levenshtein"
+	"github.com/cumulus-toolchain/cumulus/lang/suggest"
 )
 
 // Exit codes shared by every command.
@@ -82,13 +81,7 @@ func run(e *env, args []string) int {
 	for _, c := range commands() {
 		names = append(names, c.name)
 	}
-	hint := ""
-	for _, n := range names {
-		if levenshtein.Distance(args[0], n, nil) < 3 {
-			hint = fmt.Sprintf(" Did you mean %q?", n)
-			break
-		}
-	}
+	hint := suggest.DidYouMean(args[0], names)
 	fmt.Fprintf(e.stderr, "cumulus: unknown command %q.%s Run 'cumulus help' for the list of commands.\n", args[0], hint)
 	return exitUsage
 }
@@ -152,13 +145,4 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 func usageError(e *env, cmd, format string, args ...any) int {
 	fmt.Fprintf(e.stderr, "cumulus %s: %s\nRun 'cumulus help %s' for usage.\n", cmd, fmt.Sprintf(format, args...), cmd)
 	return exitUsage
-}
-
-func sortedStrings(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
