@@ -158,12 +158,18 @@ func (c *checker) decodeFile(col *Collection, b *hcl.Block, siblings map[string]
 	f.Required = d.boolean(attr["required"], true)
 	if a := attr["checksum_for"]; a != nil {
 		target := d.str(a, "")
+		var others []string
+		for _, n := range sortedKeys(siblings) {
+			if n != f.Name {
+				others = append(others, n)
+			}
+		}
 		switch {
 		case target == f.Name:
-			d.errorf(a.Expr.Range(), "Invalid checksum_for", "A file cannot hold its own checksum; checksum_for names another file of collection %q.", col.Name)
+			d.errorf(a.Expr.Range(), "Invalid checksum_for", "A file cannot hold its own checksum: checksum_for names the file whose checksum this sidecar holds, another file of collection %q (%s). If file %q is not a checksum sidecar, remove checksum_for.", col.Name, listNames(others), f.Name)
 		case target != "":
 			if _, ok := siblings[target]; !ok {
-				d.errorf(a.Expr.Range(), "Unknown file in checksum_for", "Collection %q has no file named %q.%s Its files: %s.", col.Name, target, didYouMean(target, sortedKeys(siblings)), listNames(sortedKeys(siblings)))
+				d.errorf(a.Expr.Range(), "Unknown file in checksum_for", "Collection %q has no file named %q.%s checksum_for names the label of another file block of the collection: %s.", col.Name, target, didYouMean(target, others), listNames(others))
 			} else {
 				f.ChecksumFor = target
 			}
@@ -175,16 +181,19 @@ func (c *checker) decodeFile(col *Collection, b *hcl.Block, siblings map[string]
 
 // checkSamples proves each file's pattern and the collection's granule_id
 // against the sample file names, and renders the url_path for them: the
-// mistakes that otherwise show only when the first real file arrives.
+// mistakes that otherwise show only when the first real file arrives. A
+// url_path shared by several files is reported once, for the first sample
+// that shows the problem.
 func (c *checker) checkSamples(col *Collection) {
 	d := c.d
+	reported := map[*Expr]bool{}
 	for i, f := range col.Files {
 		if f.Sample == "" || f.Match == nil {
 			continue
 		}
 		rng := f.Range("sample")
 		if !f.Match.MatchString(f.Sample) {
-			d.errorf(rng, "Sample does not match its pattern", "The sample %q does not match this file's pattern %q, so such a file would not be recognised. Fix match or the sample.", f.Sample, f.Match.String())
+			d.errorf(rng, "Sample does not match its pattern", "The sample %q does not match this file's pattern %q, so such a file would not be recognised. %s", f.Sample, f.Match.String(), caseHint(f.Match, f.Sample, "Fix match or the sample."))
 			continue
 		}
 		for _, earlier := range col.Files[:i] {
@@ -195,9 +204,14 @@ func (c *checker) checkSamples(col *Collection) {
 		if col.GranuleID == nil {
 			continue
 		}
+		m := col.GranuleID.FindStringSubmatch(f.Sample)
+		if m == nil {
+			d.errorf(rng, "granule_id extracts nothing from the sample", "The collection's granule_id %q does not match %q, so such a file could not be grouped into a granule. %s", col.GranuleID.String(), f.Sample, caseHint(col.GranuleID, f.Sample, "Fix granule_id (the id is its first capture group, or the whole match) or the sample."))
+			continue
+		}
 		id := col.GranuleIDOf(f.Sample)
 		if id == "" {
-			d.errorf(rng, "granule_id extracts nothing from the sample", "The collection's granule_id %q finds no granule id in %q, so such a file could not be grouped into a granule. Fix granule_id (the id is its first capture group, or the whole match) or the sample.", col.GranuleID.String(), f.Sample)
+			d.errorf(rng, "granule_id extracts nothing from the sample", "The collection's granule_id %q matches %q, but its first capture group is empty there, so the granule id would be empty. Make the group match the id, e.g. \"^([A-Z0-9_]+)\\\\.\", or fix the sample.", col.GranuleID.String(), f.Sample)
 			continue
 		}
 		g := stdlib.Granule{ID: id, Collection: col.Name, Version: col.Version}
@@ -208,14 +222,22 @@ func (c *checker) checkSamples(col *Collection) {
 		if path == nil {
 			path = col.URLPath
 		}
-		if path == nil {
+		if path == nil || reported[path] {
 			continue
 		}
-		if g.Time.IsZero() && usesDate(path) {
-			d.warnf(path.Range(), "Granule has no date", "This url_path uses the granule's date, but the granule id %q (from the sample %q) holds none (YYYYMMDD or YYYYDDD), so the date parts would be empty. Use a granule_id that keeps the date, or leave the date out of url_path.", id, f.Sample)
-			continue
+		rendered, diags := stdlib.RenderPath(path.Expr, d.static, g, &file)
+		if g.Time.IsZero() {
+			if ref, ok := dateRef(path); ok {
+				reported[path] = true
+				result := ""
+				if !diags.HasErrors() {
+					result = fmt.Sprintf(" (for this sample, url_path would be %q)", rendered)
+				}
+				d.warnf(ref.SourceRange(), "Granule has no date", "This url_path uses %s, but the granule id %q (from the sample %q of file %q) holds no date (YYYYMMDD or YYYYDDD), so the date parts would be empty%s. Make granule_id keep the date in the id, or leave the date out of url_path.", refText(ref), id, f.Sample, f.Name, result)
+			}
 		}
-		if _, diags := stdlib.RenderPath(path.Expr, d.static, g, &file); diags.HasErrors() {
+		if diags.HasErrors() {
+			reported[path] = true
 			for _, diag := range diags {
 				diag.Detail += fmt.Sprintf(" (Rendered for the sample %q of file %q.)", f.Sample, f.Name)
 			}
@@ -224,7 +246,18 @@ func (c *checker) checkSamples(col *Collection) {
 	}
 }
 
-func usesDate(e *Expr) bool {
+// caseHint says how to fix a pattern that does not match s: when it would
+// match with case ignored (a common slip with instrument names), that;
+// otherwise fix.
+func caseHint(re *regexp.Regexp, s, fix string) string {
+	if ci, err := regexp.Compile("(?i)" + re.String()); err == nil && ci.MatchString(s) {
+		return "Only the case differs: fix the case of the pattern or the sample, or begin the pattern with (?i) to ignore case."
+	}
+	return fix
+}
+
+// dateRef returns the first reference of e to a date part of the granule.
+func dateRef(e *Expr) (hcl.Traversal, bool) {
 	for _, t := range e.Runtime {
 		if t.RootName() != "granule" || len(t) < 2 {
 			continue
@@ -232,9 +265,14 @@ func usesDate(e *Expr) bool {
 		if a, ok := t[1].(hcl.TraverseAttr); ok {
 			switch a.Name {
 			case "year", "month", "day", "doy", "date":
-				return true
+				return t, true
 			}
 		}
 	}
-	return false
+	return nil, false
+}
+
+// refText renders a granule.NAME reference for a message.
+func refText(t hcl.Traversal) string {
+	return t.RootName() + traversalSuffix(t)
 }

@@ -203,7 +203,7 @@ func (c *checker) check(bodies []hcl.Body) {
 	byType := map[string][]*hcl.Block{}
 	for _, body := range bodies {
 		content, diags := body.Content(rootSchema)
-		d.add(diags)
+		d.add(explainTopLevel(diags))
 		for _, b := range content.Blocks {
 			byType[b.Type] = append(byType[b.Type], b)
 		}
@@ -217,8 +217,12 @@ func (c *checker) check(bodies []hcl.Body) {
 		for _, b := range byType[kind] {
 			name := b.Labels[0]
 			if !identifier.MatchString(name) {
+				refKind := kind
+				if kind == "variable" {
+					refKind = "var"
+				}
 				d.errorf(b.LabelRanges[0], fmt.Sprintf("Invalid %s name", kind),
-					"%q cannot be used as a name: names start with a letter and contain only letters, digits, underscores and dashes, so that they can be referred to as %s.NAME.", name, kind)
+					"%q cannot be used as a name: names start with a letter and contain only letters, digits, underscores and dashes, so that they can be referred to as %s.NAME.", name, refKind)
 				continue
 			}
 			if prev, dup := seen[name]; dup {
@@ -287,6 +291,27 @@ func (c *checker) check(bodies []hcl.Body) {
 	sortDiagnostics(d.diags)
 }
 
+// explainTopLevel rewrites hcl's generic messages about the top level of a
+// file into ones that say what the top level may hold.
+func explainTopLevel(diags hcl.Diagnostics) hcl.Diagnostics {
+	var types []string
+	for _, b := range rootSchema.Blocks {
+		types = append(types, b.Type)
+	}
+	for _, d := range diags {
+		switch d.Summary {
+		case "Unsupported argument":
+			d.Summary = "Attribute at the top level"
+			d.Detail = "The top level of a configuration holds blocks only. To name a value, declare a variable (variable \"NAME\" { default = ... }) or put it in a locals block (locals { NAME = ... })."
+		case "Unsupported block type":
+			if !strings.Contains(d.Detail, "Did you mean") {
+				d.Detail += " The block types are: " + strings.Join(types, ", ") + "."
+			}
+		}
+	}
+	return diags
+}
+
 // sortDiagnostics orders diagnostics by file and position, so that output
 // reads top to bottom whatever order the phases found them in. Diagnostics
 // without a range (command-line variables) come first.
@@ -303,8 +328,10 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 	})
 }
 
+// rangeString writes a position as compact output does, FILE:LINE:COL, so
+// that a position inside a message reads (and jumps, in editors) the same.
 func rangeString(r hcl.Range) string {
-	return fmt.Sprintf("%s:%d,%d", r.Filename, r.Start.Line, r.Start.Column)
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
 func (c *Config) register(kind, name string, block any) {
@@ -326,7 +353,9 @@ func (c *Config) Bucket(name string) *Bucket { return lookup[Bucket](c, "bucket"
 func (c *Config) Provider(name string) *Provider { return lookup[Provider](c, "provider", name) }
 
 // Collection returns the collection named name, or nil.
-func (c *Config) Collection(name string) *Collection { return lookup[Collection](c, "collection", name) }
+func (c *Config) Collection(name string) *Collection {
+	return lookup[Collection](c, "collection", name)
+}
 
 // Task returns the task named name, or nil.
 func (c *Config) Task(name string) *Task { return lookup[Task](c, "task", name) }

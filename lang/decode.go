@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
+	"github.com/cumulus-toolchain/cumulus/lang/suggest"
 	"github.com/cumulus-toolchain/cumulus/stdlib"
 )
 
@@ -51,6 +52,10 @@ type decoder struct {
 	granuleAttrs, fileAttrs []string
 	steps                   map[string]*stdlib.Step
 	stepNames               map[string]hcl.Range
+
+	// mentioned holds "kind.name" of blocks a failed reference was probably
+	// meant for (see mention).
+	mentioned map[string]bool
 }
 
 func newDecoder() *decoder {
@@ -171,6 +176,16 @@ func (d *decoder) checkRef(t hcl.Traversal, sc scope) bool {
 			d.errorf(rng, fmt.Sprintf("Unknown %s attribute", root),
 				"A %s has no attribute %q.%s Its attributes are: %s.", root, attr, didYouMean(attr, known), strings.Join(known, ", "))
 			return false
+		}
+		// granule.files[N].name: each element is a file.
+		if root == "granule" && attr == "files" && len(t) > 3 {
+			if _, isIndex := t[2].(hcl.TraverseIndex); isIndex {
+				if a, isAttr := t[3].(hcl.TraverseAttr); isAttr && !contains(d.fileAttrs, a.Name) {
+					d.errorf(rng, "Unknown file attribute",
+						"A file of granule.files has no attribute %q.%s Its attributes are: %s.", a.Name, didYouMean(a.Name, d.fileAttrs), strings.Join(d.fileAttrs, ", "))
+					return false
+				}
+			}
 		}
 		return true
 	}
@@ -400,6 +415,9 @@ func (d *decoder) regexp(a *hcl.Attribute) *regexp.Regexp {
 	if err != nil {
 		msg := err.Error()
 		msg = strings.TrimPrefix(msg, "error parsing regexp: ")
+		if strings.Contains(msg, "invalid or unsupported Perl syntax") || strings.Contains(msg, "invalid escape sequence: `\\1") {
+			msg += " (RE2 has no lookahead, lookbehind or backreferences: match more loosely and let granule_id or another file's pattern tell the files apart)"
+		}
 		d.errorf(a.Expr.Range(), "Invalid regular expression", "%s is not a valid regular expression: %s. Patterns use RE2 syntax (https://github.com/google/re2/wiki/Syntax); remember that a backslash in an HCL string is written \\\\, e.g. \"\\\\.nc$\".", a.Name, msg)
 		return nil
 	}
@@ -466,17 +484,29 @@ type blockRef struct {
 // ref resolves an attribute that names a block of kind want. names lists the
 // candidates (nil means the configuration's declarations of that kind).
 func (d *decoder) ref(expr hcl.Expression, attr, want string, names map[string]hcl.Range) (blockRef, bool) {
+	return d.refIn(expr, attr, want, names, false)
+}
+
+// refIn is ref for one element of a list (inList), which changes only how
+// the fix is written: after = [step.a], not after = step.a.
+func (d *decoder) refIn(expr hcl.Expression, attr, want string, names map[string]hcl.Range, inList bool) (blockRef, bool) {
 	if names == nil {
 		names = d.declared[want]
 	}
+	noun := kindNoun(want)
 	// Only messages need an example; sorting every name for every
 	// reference made validation quadratic in the number of blocks.
-	example := want + ".NAME"
 	exampleOf := func() string {
 		if n := sortedKeys(names); len(n) > 0 {
 			return want + "." + n[0]
 		}
-		return example
+		return want + ".NAME"
+	}
+	write := func(name string) string {
+		if inList {
+			return fmt.Sprintf("%s = [%s.%s]", attr, want, name)
+		}
+		return fmt.Sprintf("%s = %s.%s", attr, want, name)
 	}
 	t, diags := hcl.AbsTraversalForExpr(expr)
 	if diags.HasErrors() {
@@ -484,47 +514,67 @@ func (d *decoder) ref(expr hcl.Expression, attr, want string, names map[string]h
 		if v, vd := expr.Value(nil); !vd.HasErrors() && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
 			s := v.AsString()
 			if _, ok := names[s]; ok {
-				d.errorf(expr.Range(), "Invalid reference", "%s takes a reference, not a string: write %s = %s.%s, without quotes.", attr, attr, want, s)
+				d.mention(want, s)
+				d.errorf(expr.Range(), "Invalid reference", "%s takes a reference, not a string: write %s, without quotes.", attr, write(s))
 				return blockRef{}, false
 			}
 		}
-		d.errorf(expr.Range(), "Invalid reference", "%s must refer to a %s block, such as %s.", attr, want, exampleOf())
+		d.errorf(expr.Range(), "Invalid reference", "%s must refer to %s, such as %s.", attr, article(noun), exampleOf())
 		return blockRef{}, false
 	}
 	root := t.RootName()
 	rng := t.SourceRange()
-	if len(t) != 2 {
-		d.errorf(rng, "Invalid reference", "%s must refer to a %s block by its name alone, such as %s.", attr, want, exampleOf())
+	if len(t) == 1 {
+		// A bare name: the kind was left out.
+		if _, ok := names[root]; ok {
+			d.mention(want, root)
+			d.errorf(rng, "Invalid reference", "A reference names the kind of block first: write %s.", write(root))
+			return blockRef{}, false
+		}
+		d.errorf(rng, "Invalid reference", "%s must refer to %s as %s.NAME, such as %s.", attr, article(noun), want, exampleOf())
 		return blockRef{}, false
 	}
 	name := ""
-	if a, ok := t[1].(hcl.TraverseAttr); ok {
+	if a, ok := t[1].(hcl.TraverseAttr); ok && len(t) == 2 {
 		name = a.Name
 	} else {
-		d.errorf(rng, "Invalid reference", "%s must refer to a %s block as %s.", attr, want, exampleOf())
+		d.errorf(rng, "Invalid reference", "%s must refer to %s by its name alone, such as %s.", attr, article(noun), exampleOf())
 		return blockRef{}, false
 	}
 	if root != want {
 		if contains(blockKinds, root) || root == "var" || root == "local" {
 			hint := ""
 			if _, ok := names[name]; ok {
+				d.mention(want, name)
 				hint = fmt.Sprintf(" Did you mean %s.%s?", want, name)
 			}
 			d.errorf(rng, "Wrong kind of reference",
-				"%s must refer to a %s (%s), but %s.%s is %s.%s", attr, want, exampleOf(), root, name, article(kindNoun(root)), hint)
+				"%s must refer to %s (such as %s), but %s.%s is %s.%s", attr, article(noun), exampleOf(), root, name, article(kindNoun(root)), hint)
 			return blockRef{}, false
 		}
-		d.errorf(rng, "Invalid reference", "%q is not a kind of block.%s %s must refer to a %s, such as %s.",
-			root, didYouMean(root, blockKinds), attr, want, exampleOf())
+		d.errorf(rng, "Invalid reference", "%q is not a kind of block.%s %s must refer to %s, such as %s.",
+			root, didYouMean(root, blockKinds), attr, article(noun), exampleOf())
 		return blockRef{}, false
 	}
 	if _, ok := names[name]; !ok {
-		noun := kindNoun(want)
+		known := sortedKeys(names)
+		if s := suggest.Name(name, known); s != "" {
+			d.mention(want, s)
+		}
 		d.errorf(rng, fmt.Sprintf("Reference to undeclared %s", noun),
-			"There is no %s named %q.%s Declared: %s.", noun, name, didYouMean(name, sortedKeys(names)), listNames(sortedKeys(names)))
+			"There is no %s named %q.%s Declared: %s.", noun, name, didYouMean(name, known), listNames(known))
 		return blockRef{}, false
 	}
 	return blockRef{Kind: want, Name: name, Range: rng}, true
+}
+
+// mention records that a failed reference was probably meant for kind.name,
+// so that name is not also reported as unused.
+func (d *decoder) mention(kind, name string) {
+	if d.mentioned == nil {
+		d.mentioned = map[string]bool{}
+	}
+	d.mentioned[kind+"."+name] = true
 }
 
 func kindNoun(kind string) string {
@@ -559,7 +609,7 @@ func (d *decoder) refList(a *hcl.Attribute, want string, names map[string]hcl.Ra
 	var out []blockRef
 	seen := map[string]bool{}
 	for _, e := range exprs {
-		r, ok := d.ref(e, a.Name, want, names)
+		r, ok := d.refIn(e, a.Name, want, names, true)
 		if !ok {
 			continue
 		}

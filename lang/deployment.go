@@ -1,12 +1,17 @@
 package lang
 
 import (
+	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cumulus-toolchain/cumulus/stdlib"
 )
 
 // Deployment says where and how a configuration runs on AWS. It is optional:
@@ -31,7 +36,10 @@ var deploymentSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "log_retention"}, {Name: "notify"}, {Name: "tags"}, {Name: "cluster"},
 }}
 
-var clusterPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+var (
+	clusterPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	tagPattern     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
 
 // Orchestrators are the values of deployment.orchestrator.
 var orchestrators = []string{"stepfunctions", "datapipeline"}
@@ -55,7 +63,11 @@ func (c *checker) decodeDeployment(b *hcl.Block) *Deployment {
 			case len(p) > maxPrefix:
 				d.errorf(a.Expr.Range(), "Invalid prefix", "The prefix %q is %d characters long; at most %d are allowed, because it begins the name of every AWS resource and some (IAM roles, Lambda functions) allow only 64. Shorten it.", p, len(p), maxPrefix)
 			case !prefixPattern.MatchString(p):
-				d.errorf(a.Expr.Range(), "Invalid prefix", "The prefix %q must start with a lowercase letter and contain only lowercase letters, digits and hyphens (it begins S3 bucket names), e.g. \"hs3-dev\".", p)
+				fix := `e.g. "hs3-dev"`
+				if s := sanitizePrefix(p); s != "" {
+					fix = fmt.Sprintf("such as %q", s)
+				}
+				d.errorf(a.Expr.Range(), "Invalid prefix", "The prefix %q cannot begin AWS resource names: it must be 2 to %d characters long, start with a lowercase letter, end with a letter or digit, and contain only lowercase letters, digits and hyphens (S3 bucket names begin with it). Write one %s.", p, maxPrefix, fix)
 			default:
 				dep.Prefix = p
 			}
@@ -70,13 +82,13 @@ func (c *checker) decodeDeployment(b *hcl.Block) *Deployment {
 		}
 	}
 	dep.Orchestrator = d.enum(attr["orchestrator"], dep.Orchestrator, orchestrators)
-	dep.Subnets = d.idList(attr["subnets"], subnetPattern, "subnet-0123456789abcdef0", "subnet ID")
-	dep.SecurityGroups = d.idList(attr["security_groups"], securityGroupPattern, "sg-0123456789abcdef0", "security group ID")
+	dep.Subnets = d.idList(attr["subnets"], subnetPattern, "subnet-0123456789abcdef0", "subnet ID", "describe-subnets")
+	dep.SecurityGroups = d.idList(attr["security_groups"], securityGroupPattern, "sg-0123456789abcdef0", "security group ID", "describe-security-groups")
 	if a := attr["log_retention"]; a != nil {
-		if dur := d.duration(a, 0, 0, 0, ""); dur > 0 {
+		if dur := d.duration(a, 0, 24*time.Hour, 0, "CloudWatch Logs keeps logs for whole days, such as \"30d\"."); dur > 0 {
 			days := int(dur.Hours() / 24)
 			if dur.Hours() != float64(days*24) || !containsInt(logRetentionDays, days) {
-				d.errorf(a.Expr.Range(), "Invalid log_retention", "CloudWatch Logs keeps logs for one of these numbers of days only: %s. Write one of them, such as \"30d\".", joinInts(logRetentionDays))
+				d.errorf(a.Expr.Range(), "Invalid log_retention", "CloudWatch Logs keeps logs for one of these numbers of days only: %s; %s is not one of them. Write the nearest, \"%dd\", or another from the list.", joinInts(logRetentionDays), stdlib.FormatDuration(dur), nearestRetention(dur))
 			} else {
 				dep.LogRetention = days
 			}
@@ -97,13 +109,18 @@ func (c *checker) decodeDeployment(b *hcl.Block) *Deployment {
 		}
 		for _, k := range sortedKeys(tags) {
 			v := tags[k]
+			rng := itemRange(a, k, d.static)
 			switch {
 			case len(k) == 0 || len(k) > 128:
-				d.errorf(a.Expr.Range(), "Invalid tag", "Tag keys are 1 to 128 characters long; %q is not.", k)
+				d.errorf(rng, "Invalid tag", "Tag keys are 1 to 128 characters long; %q is not. Shorten it.", k)
+			case !tagPattern.MatchString(k):
+				d.errorf(rng, "Invalid tag", "The tag key %q has characters AWS refuses; tag keys and values use letters, digits, spaces and + - = . _ : / @ only.", k)
 			case len(v) > 256:
-				d.errorf(a.Expr.Range(), "Invalid tag", "The value of tag %q is %d characters long; AWS allows 256.", k, len(v))
+				d.errorf(rng, "Invalid tag", "The value of tag %q is %d characters long; AWS allows 256. Shorten it.", k, len(v))
+			case !tagPattern.MatchString(v):
+				d.errorf(rng, "Invalid tag", "The value of tag %q has characters AWS refuses; tag keys and values use letters, digits, spaces and + - = . _ : / @ only.", k)
 			case strings.HasPrefix(strings.ToLower(k), "aws:"), strings.HasPrefix(k, "cumulus:"):
-				d.errorf(a.Expr.Range(), "Reserved tag", "Tag keys that begin with aws: or cumulus: are reserved; rename %q.", k)
+				d.errorf(rng, "Reserved tag", "Tag keys that begin with aws: or cumulus: are reserved (AWS and cumulus set them); rename %q.", k)
 			default:
 				dep.Tags[k] = v
 			}
@@ -121,17 +138,87 @@ func (c *checker) decodeDeployment(b *hcl.Block) *Deployment {
 	return dep
 }
 
-func (d *decoder) idList(a *hcl.Attribute, pattern *regexp.Regexp, example, what string) []string {
+// idList evaluates a list of IDs of one kind of EC2 resource; describe is the
+// aws ec2 command that lists them.
+func (d *decoder) idList(a *hcl.Attribute, pattern *regexp.Regexp, example, what, describe string) []string {
+	if a == nil {
+		return nil
+	}
 	ids := d.strings(a)
+	// Point at the element itself when the list is written out.
+	elems, diags := hcl.ExprList(a.Expr)
+	if diags.HasErrors() || len(elems) != len(ids) {
+		elems = nil
+	}
 	var out []string
-	for _, id := range ids {
+	for i, id := range ids {
 		if !pattern.MatchString(id) {
-			d.errorf(a.Expr.Range(), "Invalid "+a.Name, "%q is not a %s; write one such as %q.", id, what, example)
+			rng := a.Expr.Range()
+			if elems != nil {
+				rng = elems[i].Range()
+			}
+			kind, _, _ := strings.Cut(example, "-")
+			d.errorf(rng, "Invalid "+a.Name, "%q is not a %s, which is %q followed by 8 or 17 hexadecimal digits, such as %q. Copy it from the VPC console or from aws ec2 %s.", id, what, kind+"-", example, describe)
 			continue
 		}
 		out = append(out, id)
 	}
 	return out
+}
+
+// itemRange is the range of the item of an object constructor whose key is
+// key, or the whole expression's when the object is not written out.
+func itemRange(a *hcl.Attribute, key string, ctx *hcl.EvalContext) hcl.Range {
+	pairs, diags := hcl.ExprMap(a.Expr)
+	if diags.HasErrors() {
+		return a.Expr.Range()
+	}
+	for _, p := range pairs {
+		if k, diags := p.Key.Value(ctx); !diags.HasErrors() && k.Type() == cty.String && k.IsKnown() && !k.IsNull() && k.AsString() == key {
+			return p.Key.Range()
+		}
+	}
+	return a.Expr.Range()
+}
+
+// nearestRetention is the retention period CloudWatch accepts closest to dur.
+func nearestRetention(dur time.Duration) int {
+	days := dur.Hours() / 24
+	best := logRetentionDays[0]
+	for _, r := range logRetentionDays {
+		if math.Abs(float64(r)-days) < math.Abs(float64(best)-days) {
+			best = r
+		}
+	}
+	return best
+}
+
+// sanitizePrefix turns s into a valid prefix (lowercase, hyphens for other
+// characters, starting with a letter), or "" when little of it remains.
+func sanitizePrefix(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteRune('-')
+		}
+	}
+	p := strings.Trim(b.String(), "-")
+	for len(p) > 0 && (p[0] < 'a' || p[0] > 'z') {
+		p = strings.TrimLeft(p[1:], "-")
+	}
+	for strings.Contains(p, "--") {
+		p = strings.ReplaceAll(p, "--", "-")
+	}
+	if len(p) > maxPrefix {
+		p = strings.TrimRight(p[:maxPrefix], "-")
+	}
+	if len(p) < 2 || !prefixPattern.MatchString(p) {
+		return ""
+	}
+	return p
 }
 
 func containsInt(xs []int, x int) bool {
@@ -150,26 +237,10 @@ func defaultPrefix(dir string) string {
 	if abs, err := filepath.Abs(dir); err == nil {
 		base = filepath.Base(abs)
 	}
-	var b strings.Builder
-	for _, r := range strings.ToLower(base) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		default:
-			b.WriteRune('-')
-		}
+	if p := sanitizePrefix(base); p != "" {
+		return p
 	}
-	p := strings.Trim(b.String(), "-")
-	for len(p) > 0 && p[0] >= '0' && p[0] <= '9' {
-		p = p[1:]
-	}
-	if len(p) > maxPrefix {
-		p = strings.TrimRight(p[:maxPrefix], "-")
-	}
-	if len(p) < 2 {
-		p = "cumulus"
-	}
-	return p
+	return "cumulus"
 }
 
 // Names of the AWS resources made from blocks. They live here, beside the
@@ -186,29 +257,42 @@ func (c *Config) bucketName(label string) string {
 // families, state machines).
 func (c *Config) ResourceName(block string) string { return c.Deployment.Prefix + "-" + block }
 
-// RoleName is the IAM role of a block's resource: prefix-name-kind, where
-// kind is a short role suffix such as "task", "exec", "sfn" or "fn".
+// RoleName is the name of an IAM role of a block's resources:
+// prefix-name-kind, kind one of the Role constants.
 func (c *Config) RoleName(block, kind string) string {
 	return c.Deployment.Prefix + "-" + block + "-" + kind
 }
 
-// maxRoleSuffix is the longest kind RoleName is called with, so that checking
-// one length covers every role.
-const maxRoleSuffix = len("-poller")
+// The kinds of IAM roles cumulus makes, as RoleName suffixes.
+const (
+	RoleTask         = "task"   // what an ECS task's containers may do
+	RoleExecution    = "exec"   // what ECS may do to start a task (pull, logs)
+	RoleFunction     = "fn"     // a Lambda function's role
+	RoleStateMachine = "sfn"    // a Step Functions state machine's role
+	RoleDataPipeline = "dp"     // a Data Pipeline's role
+	RolePoller       = "poller" // a source's acquisition poller (an ECS task role)
+)
 
 func (d *decoder) checkName(rng hcl.Range, what, name string, limit int, service string) {
 	if len(name) > limit {
 		d.errorf(rng, "Name too long for AWS",
-			"The %s would be named %q (%d characters), made of the deployment prefix and this block's name, but %s allows at most %d. Shorten the block's name or deployment.prefix.",
-			what, name, len(name), service, limit)
+			"The %s would be named %q (%d characters), made of the deployment prefix and this block's name, but %s allows at most %d. Shorten the block's name or deployment.prefix by %d characters.",
+			what, name, len(name), service, limit, len(name)-limit)
 	}
 }
 
-// checkRoleName checks the longest of the role names RoleName makes for a block.
-func (d *decoder) checkRoleName(rng hcl.Range, resource string) {
-	if len(resource)+maxRoleSuffix > maxRoleName {
+// checkRoleName checks the longest of the IAM role names RoleName makes for
+// a block with the given role kinds.
+func (d *decoder) checkRoleName(rng hcl.Range, cfg *Config, block string, kinds ...string) {
+	longest := ""
+	for _, k := range kinds {
+		if n := cfg.RoleName(block, k); len(n) > len(longest) {
+			longest = n
+		}
+	}
+	if len(longest) > maxRoleName {
 		d.errorf(rng, "Name too long for AWS",
-			"The IAM roles of this block would be named like %q (%d characters), made of the deployment prefix and this block's name, but IAM allows at most %d. Shorten the block's name or deployment.prefix.",
-			resource+"-poller", len(resource)+maxRoleSuffix, maxRoleName)
+			"An IAM role of this block would be named %q (%d characters), made of the deployment prefix and this block's name, but IAM allows at most %d. Shorten the block's name or deployment.prefix by %d characters.",
+			longest, len(longest), maxRoleName, len(longest)-maxRoleName)
 	}
 }

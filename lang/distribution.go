@@ -2,9 +2,11 @@ package lang
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Distribution says how the archive hands data out: which buckets, to whom,
@@ -34,7 +36,12 @@ type DistributionBucket struct {
 
 var accessModes = []string{"anonymous", "authenticated"}
 
-var distributionSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "bucket", LabelNames: []string{"name"}}}}
+var distributionSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{{Type: "bucket", LabelNames: []string{"name"}}},
+	// A bucket's settings written at the distribution's level are accepted
+	// by the schema only to be reported with where they belong.
+	Attributes: []hcl.AttributeSchema{{Name: "access"}, {Name: "cache_ttl"}, {Name: "link_ttl"}, {Name: "prefix"}, {Name: "stream"}},
+}
 
 var distributionBucketSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "access"}, {Name: "cache_ttl"}, {Name: "link_ttl"}, {Name: "prefix"}, {Name: "stream"},
@@ -51,8 +58,11 @@ func (c *checker) decodeDistribution(b *hcl.Block) *Distribution {
 	content, diags := b.Body.Content(distributionSchema)
 	d.add(diags)
 	dist := &Distribution{Decl: newDecl(b, content), Name: b.Labels[0]}
+	for _, a := range sortedAttrs(content.Attributes) {
+		d.errorf(a.NameRange, "Unexpected "+a.Name, "%s is set for each bucket of a distribution: move it into the bucket blocks, such as:\n  bucket \"public\" {\n    %s = ...\n  }", a.Name, a.Name)
+	}
 	seen := map[string]hcl.Range{}
-	prefixes := map[string]hcl.Range{}
+	prefixes := map[string]*DistributionBucket{}
 	for _, bb := range content.Blocks {
 		name := bb.Labels[0]
 		bucket := c.cfg.Bucket(name)
@@ -66,11 +76,20 @@ func (c *checker) decodeDistribution(b *hcl.Block) *Distribution {
 			continue
 		}
 		seen[name] = bb.DefRange
-		db := c.decodeDistributionBucket(bb, bucket)
-		if prev, dup := prefixes[db.Prefix]; dup {
-			d.errorf(db.Range("prefix"), "Duplicate prefix", "The URL prefix %q is already used at %s; give each bucket its own prefix.", db.Prefix, rangeString(prev))
+		db, prefixOK := c.decodeDistributionBucket(bb, bucket)
+		if prev, dup := prefixes[db.Prefix]; dup && prefixOK {
+			what := fmt.Sprintf("The URL prefix %q", db.Prefix)
+			if !db.Has("prefix") {
+				what = fmt.Sprintf("bucket.%s is served under its name, and the URL prefix %q", bucket.Name, db.Prefix)
+			}
+			prevWhat := "bucket." + prev.Bucket.Name
+			if !prev.Has("prefix") {
+				prevWhat += " (its name, the default)"
+			}
+			d.errorf(db.Range("prefix"), "Duplicate prefix", "%s is already that of %s at %s. Give each bucket its own prefix = \"...\".", what, prevWhat, rangeString(prev.Range("prefix")))
+		} else if prefixOK {
+			prefixes[db.Prefix] = db
 		}
-		prefixes[db.Prefix] = db.Range("prefix")
 		dist.Buckets = append(dist.Buckets, db)
 	}
 	if len(dist.Buckets) == 0 && len(content.Blocks) == 0 {
@@ -79,18 +98,21 @@ func (c *checker) decodeDistribution(b *hcl.Block) *Distribution {
 	return dist
 }
 
-func (c *checker) decodeDistributionBucket(b *hcl.Block, bucket *Bucket) *DistributionBucket {
+// decodeDistributionBucket decodes one bucket's policy; prefixOK is false
+// when its prefix was invalid (and reported), so that it is not compared.
+func (c *checker) decodeDistributionBucket(b *hcl.Block, bucket *Bucket) (db *DistributionBucket, prefixOK bool) {
 	d := c.d
 	content, diags := b.Body.Content(distributionBucketSchema)
 	d.add(diags)
 	attr := content.Attributes
-	db := &DistributionBucket{Decl: newDecl(b, content), Bucket: bucket, Prefix: bucket.Name}
+	db = &DistributionBucket{Decl: newDecl(b, content), Bucket: bucket, Prefix: bucket.Name}
+	prefixOK = true
 	switch bucket.Kind {
 	case "private":
 		d.errorf(b.LabelRanges[0], "Private bucket in a distribution", "bucket.%s is private (kind = \"private\", declared at %s) and cannot be distributed. Distribute a protected or public bucket, or change its kind.", bucket.Name, rangeString(bucket.DeclRange))
 	case "public":
 		db.Access = "anonymous"
-	default:
+	default: // protected, or unknown because its kind was wrong
 		db.Access = "authenticated"
 	}
 	db.Access = d.enum(attr["access"], db.Access, accessModes)
@@ -108,13 +130,22 @@ func (c *checker) decodeDistributionBucket(b *hcl.Block, bucket *Bucket) *Distri
 		db.LinkTTL = time.Hour
 	}
 	if a := attr["prefix"]; a != nil {
-		p := d.str(a, db.Prefix)
-		if !urlPrefixPattern.MatchString(p) {
-			d.errorf(a.Expr.Range(), "Invalid prefix", "The URL prefix %q must be one or more path segments of letters, digits, dots, dashes and underscores, without leading or trailing slashes, e.g. \"hs3/public\".", p)
-		} else {
-			db.Prefix = p
+		v, ok := d.eval(a, scopeStatic, cty.String)
+		switch {
+		case !ok:
+			prefixOK = false
+		case !urlPrefixPattern.MatchString(v.AsString()):
+			prefixOK = false
+			p := v.AsString()
+			fix := `e.g. "hs3/public"`
+			if t := strings.Trim(p, "/"); urlPrefixPattern.MatchString(t) {
+				fix = fmt.Sprintf("here prefix = %q", t)
+			}
+			d.errorf(a.Expr.Range(), "Invalid prefix", "The URL prefix %q must be one or more path segments of letters, digits, dots, dashes and underscores, without leading or trailing slashes: %s.", p, fix)
+		default:
+			db.Prefix = v.AsString()
 		}
 	}
 	db.Stream = d.boolean(attr["stream"], false)
-	return db
+	return db, prefixOK
 }

@@ -58,13 +58,23 @@ func findCycles(nodes []string, edges func(string) []string) [][]string {
 			in[n] = true
 		}
 		sort.Strings(comp)
-		start := comp[0]
-		if len(comp) == 1 && !contains(edges(start), start) {
-			continue
+		// A step waiting for itself is a loop of its own; reported apart,
+		// it cannot hide a longer loop through the same node.
+		for _, n := range comp {
+			if contains(edges(n), n) {
+				cycles = append(cycles, []string{n})
+			}
 		}
-		cycles = append(cycles, shortestLoop(start, in, edges))
+		if len(comp) > 1 {
+			cycles = append(cycles, shortestLoop(comp[0], in, edges))
+		}
 	}
-	sort.Slice(cycles, func(i, j int) bool { return cycles[i][0] < cycles[j][0] })
+	sort.SliceStable(cycles, func(i, j int) bool {
+		if cycles[i][0] != cycles[j][0] {
+			return cycles[i][0] < cycles[j][0]
+		}
+		return len(cycles[i]) < len(cycles[j])
+	})
 	return cycles
 }
 
@@ -80,7 +90,7 @@ func shortestLoop(start string, in map[string]bool, edges func(string) []string)
 		succ := append([]string(nil), edges(v)...)
 		sort.Strings(succ)
 		for _, w := range succ {
-			if !in[w] {
+			if !in[w] || w == v {
 				continue
 			}
 			if w == start {

@@ -31,3 +31,12 @@ func TestFindCycles(t *testing.T) {
 		})
 	}
 }
+
+func TestFindCyclesSelfLoopInsideLoop(t *testing.T) {
+	edges := map[string][]string{"a": {"a", "b"}, "b": {"a"}}
+	got := findCycles([]string{"b", "a"}, func(n string) []string { return edges[n] })
+	want := [][]string{{"a"}, {"a", "b"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("findCycles = %v, want %v", got, want)
+	}
+}

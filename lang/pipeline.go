@@ -2,10 +2,12 @@ package lang
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cumulus-toolchain/cumulus/stdlib"
@@ -123,7 +125,7 @@ func (c *checker) decodePipeline(b *hcl.Block) *Pipeline {
 			s.After = append(s.After, p.Step(r.Name))
 		}
 	}
-	c.checkStepCycles(p)
+	c.checkStepCycles(p, after)
 
 	for i, fb := range failureBlocks {
 		if i > 0 {
@@ -147,7 +149,7 @@ func (c *checker) decodePipeline(b *hcl.Block) *Pipeline {
 		}
 	}
 	d.checkName(p.NameRange, "Step Functions state machine", c.cfg.ResourceName(p.Name), maxStateMachineName, "Step Functions")
-	d.checkRoleName(p.NameRange, c.cfg.ResourceName(p.Name))
+	d.checkRoleName(p.NameRange, c.cfg, p.Name, RoleStateMachine, RoleDataPipeline)
 	return p
 }
 
@@ -162,15 +164,16 @@ func (c *checker) decodeStep(p *Pipeline, b *hcl.Block, stepNames map[string]hcl
 	switch {
 	case uses != nil && task != nil:
 		d.errorf(task.NameRange, "Conflicting uses and task", "A step runs either a standard step (uses = stdlib.NAME) or a task of yours (task = task.NAME), not both. Remove one.")
+		// The task still counts as used: "unused task" would only add noise
+		// to the error that already names it.
+		if r, ok := d.ref(task.Expr, "task", "task", nil); ok {
+			s.Task = c.cfg.Task(r.Name)
+		}
 	case uses == nil && task == nil:
 		d.errorf(s.DeclRange, "Step without work", "Step %q needs what it runs: uses = stdlib.NAME for a standard step (%s), or task = task.NAME for one of your tasks.", s.Name, strings.Join(stdlib.StepNames(), ", "))
 	case uses != nil:
-		names := map[string]hcl.Range{}
-		for _, n := range stdlib.StepNames() {
-			names[n] = hcl.Range{}
-		}
-		if r, ok := d.ref(uses.Expr, "uses", "stdlib", names); ok {
-			s.Uses, _ = stdlib.LookupStep(r.Name)
+		if r, ok := d.ref(uses.Expr, "uses", "stdlib", d.stepNames); ok {
+			s.Uses = d.steps[r.Name]
 			s.Timeout = s.Uses.Timeout
 		}
 	case task != nil:
@@ -181,23 +184,30 @@ func (c *checker) decodeStep(p *Pipeline, b *hcl.Block, stepNames map[string]hcl
 			}
 		}
 	}
-	refs := d.refList(attr["after"], "step", stepNames)
+	refs := c.afterRefs(p, attr["after"], stepNames)
 
 	s.Retries = d.integer(attr["retries"], 0, 0, 100, "It is the number of retries after a failed attempt.")
-	s.RetryDelay = d.duration(attr["retry_delay"], time.Minute, time.Second, 24*time.Hour, "")
+	s.RetryDelay = d.duration(attr["retry_delay"], time.Minute, time.Second, 24*time.Hour, "It is how long to wait before retrying a failed attempt.")
 	s.Backoff = d.number(attr["backoff"], 1, 1, 10, "Each retry waits backoff times longer than the one before; 1 keeps the delay constant.")
 	if a := attr["timeout"]; a != nil {
 		hi := 14 * 24 * time.Hour
 		why := ""
-		if (s.Task != nil && s.Task.RunsOn == "lambda") || (s.Uses != nil && s.Uses.RunsOn == "lambda") {
-			hi, why = lambdaMaxTimeout, "This step runs on Lambda, which stops a function after 15 minutes at most."
+		switch {
+		case s.Task != nil && s.Task.RunsOn == "lambda":
+			hi, why = lambdaMaxTimeout, fmt.Sprintf("This step runs task.%s on Lambda, which stops a function after 15 minutes at most; lower the timeout, or run longer work in a task with runs_on = \"ecs\".", s.Task.Name)
+		case s.Uses != nil && s.Uses.RunsOn == "lambda":
+			hi, why = lambdaMaxTimeout, fmt.Sprintf("stdlib.%s runs on Lambda, which stops a function after 15 minutes at most; lower the timeout.", s.Uses.Name)
 		}
 		s.Timeout = d.duration(a, s.Timeout, time.Second, hi, why)
 	}
 	if a := attr["env"]; a != nil {
-		s.Env = c.exprMap(a, scopeGranule, func(k string, e hcl.Expression) cty.Type {
+		s.Env = c.exprMap(a, scopeGranule, func(k string, krng hcl.Range) cty.Type {
 			if !envNamePattern.MatchString(k) {
-				d.errorf(e.Range(), "Invalid environment variable name", "%q cannot be an environment variable name: use letters, digits and underscores, starting with a letter.", k)
+				d.errorf(krng, "Invalid environment variable name", "%q cannot be an environment variable name: use letters, digits and underscores, starting with a letter, such as %q.", k, envNameFix(k))
+				return cty.NilType
+			}
+			if s.Task != nil && s.Task.RunsOn == "lambda" {
+				checkLambdaReserved(d, krng, k)
 			}
 			return cty.String
 		})
@@ -209,13 +219,105 @@ func (c *checker) decodeStep(p *Pipeline, b *hcl.Block, stepNames map[string]hcl
 	} else if s.Uses != nil {
 		c.decodeWith(s, a)
 	}
-	s.When = d.runtime(attr["when"], scopeGranule, cty.Bool)
+	if a := attr["when"]; a != nil {
+		s.When = d.runtime(a, scopeGranule, cty.Bool)
+		if s.When != nil && !c.isBool(a.Expr, scopeGranule) {
+			d.errorf(a.Expr.Range(), "Condition is not a bool", "when decides per granule whether the step runs, so it must be true or false, but this is a %s. Write a comparison, such as when = granule.collection == \"hs3_hamsr\".", c.typeName(a.Expr, scopeGranule))
+			s.When = nil
+		}
+	}
 	return s, refs
 }
 
+// isBool says whether expr, already checked, is a bool before any
+// conversion. HCL converts a string to a bool when it reads "true" or
+// "false", so a string known only at run time passes the type check; for a
+// condition, that is almost always a mistake (a missing comparison).
+func (c *checker) isBool(expr hcl.Expression, sc scope) bool {
+	v, diags := expr.Value(c.d.ctxFor(sc))
+	if diags.HasErrors() {
+		return true // reported already
+	}
+	ty := v.Type()
+	return ty == cty.Bool || ty == cty.DynamicPseudoType || (v.IsKnown() && !v.IsNull() && ty == cty.String && (v.AsString() == "true" || v.AsString() == "false"))
+}
+
+func (c *checker) typeName(expr hcl.Expression, sc scope) string {
+	v, _ := expr.Value(c.d.ctxFor(sc))
+	return v.Type().FriendlyName()
+}
+
+// afterRefs resolves a step's after list against the steps of its own
+// pipeline. A name that belongs to another pipeline's step gets its own
+// message: a step can wait only for steps of the same granule's run.
+func (c *checker) afterRefs(p *Pipeline, a *hcl.Attribute, stepNames map[string]hcl.Range) []blockRef {
+	d := c.d
+	if a == nil {
+		return nil
+	}
+	exprs, diags := hcl.ExprList(a.Expr)
+	if diags.HasErrors() {
+		d.errorf(a.Expr.Range(), "Invalid reference list", "after must be a list of references to steps of this pipeline, such as [step.NAME].")
+		return nil
+	}
+	var out []blockRef
+	seen := map[string]bool{}
+	for _, e := range exprs {
+		if t, td := hcl.AbsTraversalForExpr(e); !td.HasErrors() && len(t) == 2 && t.RootName() == "step" {
+			if attr, ok := t[1].(hcl.TraverseAttr); ok {
+				if _, local := stepNames[attr.Name]; !local {
+					if others := c.pipelinesWithStep(attr.Name, p.Name); len(others) > 0 {
+						d.errorf(t.SourceRange(), "Step of another pipeline", "step.%s is a step of pipeline %q, but after can name only steps of this pipeline (%q): each granule's run follows one pipeline. Name a step of %q (%s), or move the step.", attr.Name, others[0], p.Name, p.Name, listNames(sortedKeys(stepNames)))
+						continue
+					}
+				}
+			}
+		}
+		r, ok := d.ref(e, "after", "step", stepNames)
+		if !ok {
+			continue
+		}
+		if seen[r.Name] {
+			d.warnf(r.Range, "Duplicate reference", "step.%s is listed twice in after; remove one.", r.Name)
+			continue
+		}
+		seen[r.Name] = true
+		out = append(out, r)
+	}
+	return out
+}
+
+// pipelinesWithStep returns the names of the pipelines, other than except,
+// that declare a step named name, sorted. It reads the parsed files rather
+// than the checked model, because pipelines declared later are not decoded
+// yet; it runs only on the way to an error.
+func (c *checker) pipelinesWithStep(name, except string) []string {
+	var out []string
+	for _, fname := range sortedKeys(c.parser.Files()) {
+		body, ok := c.parser.Files()[fname].Body.(*hclsyntax.Body)
+		if !ok || body == nil {
+			continue
+		}
+		for _, b := range body.Blocks {
+			if b.Type != "pipeline" || len(b.Labels) != 1 || b.Labels[0] == except {
+				continue
+			}
+			for _, sb := range b.Body.Blocks {
+				if sb.Type == "step" && len(sb.Labels) == 1 && sb.Labels[0] == name {
+					out = append(out, b.Labels[0])
+					break
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // exprMap decodes an object constructor whose values may be run-time
-// expressions, one Expr per key; typeOf checks a key and says its type.
-func (c *checker) exprMap(a *hcl.Attribute, sc scope, typeOf func(string, hcl.Expression) cty.Type) map[string]*Expr {
+// expressions, one Expr per key; typeOf checks a key (given with its range)
+// and says its type, or cty.NilType to skip the key after reporting it.
+func (c *checker) exprMap(a *hcl.Attribute, sc scope, typeOf func(string, hcl.Range) cty.Type) map[string]*Expr {
 	d := c.d
 	pairs, diags := hcl.ExprMap(a.Expr)
 	if diags.HasErrors() {
@@ -236,7 +338,7 @@ func (c *checker) exprMap(a *hcl.Attribute, sc scope, typeOf func(string, hcl.Ex
 			continue
 		}
 		keys[k] = kv.Key.Range()
-		ty := typeOf(k, kv.Value)
+		ty := typeOf(k, kv.Key.Range())
 		if ty == cty.NilType {
 			continue
 		}
@@ -255,10 +357,10 @@ func (c *checker) decodeWith(s *Step, a *hcl.Attribute) {
 	contract := s.Uses
 	s.With = map[string]*Expr{}
 	if a != nil {
-		s.With = c.exprMap(a, scopeGranule, func(k string, e hcl.Expression) cty.Type {
+		s.With = c.exprMap(a, scopeGranule, func(k string, krng hcl.Range) cty.Type {
 			in, ok := contract.Input(k)
 			if !ok {
-				d.errorf(e.Range(), "Unknown input", "stdlib.%s has no input named %q.%s Its inputs: %s.", contract.Name, k, didYouMean(k, contract.InputNames()), listNames(contract.InputNames()))
+				d.errorf(krng, "Unknown input", "stdlib.%s has no input named %q.%s Its inputs: %s.", contract.Name, k, didYouMean(k, contract.InputNames()), listNames(contract.InputNames()))
 				return cty.NilType
 			}
 			return in.Type
@@ -275,7 +377,11 @@ func (c *checker) decodeWith(s *Step, a *hcl.Attribute) {
 				d.errorf(rng, "Missing required input", "stdlib.%s needs the input %q (%s). Add it: with = { %s = ... }.", contract.Name, in.Name, in.Doc, in.Name)
 				continue
 			}
-			s.With[in.Name] = &Expr{Value: in.Default}
+			s.With[in.Name] = &Expr{Expr: hcl.StaticExpr(in.Default, s.DeclRange), Value: in.Default}
+			continue
+		}
+		if in.Type == cty.Bool && !c.isBool(e.Expr, scopeGranule) {
+			d.errorf(e.Range(), "Incorrect attribute value type", "The input %q of stdlib.%s is true or false, but this is a %s that is known only at run time. Write true or false, or a comparison such as granule.collection == \"hs3_hamsr\".", in.Name, contract.Name, c.typeName(e.Expr, scopeGranule))
 			continue
 		}
 		if len(in.Enum) > 0 && e.Static() && !e.Value.IsNull() {
@@ -287,30 +393,52 @@ func (c *checker) decodeWith(s *Step, a *hcl.Attribute) {
 }
 
 // checkStepCycles reports each loop of after references once, naming every
-// step in it with where its after is written.
-func (c *checker) checkStepCycles(p *Pipeline) {
+// step in it with where the reference that closes each link is written. The
+// loop starts at its smallest step name, so the message is the same whatever
+// the order of declaration.
+func (c *checker) checkStepCycles(p *Pipeline, after map[*Step][]blockRef) {
 	var names []string
 	for _, s := range p.Steps {
 		names = append(names, s.Name)
 	}
+	// A step that waits for itself is reported on its own; leaving the
+	// self-edges out of the search keeps them from hiding a longer loop
+	// through the same step.
 	edges := func(n string) []string {
 		var out []string
 		if s := p.Step(n); s != nil {
 			for _, a := range s.After {
-				out = append(out, a.Name)
+				if a.Name != n {
+					out = append(out, a.Name)
+				}
 			}
 		}
 		return out
+	}
+	refRange := func(from, to string) hcl.Range {
+		s := p.Step(from)
+		for _, r := range after[s] {
+			if r.Name == to {
+				return r.Range
+			}
+		}
+		return s.Range("after")
+	}
+	for _, s := range p.Steps {
+		for _, a := range s.After {
+			if a == s {
+				c.d.errorf(refRange(s.Name, s.Name), "Step runs after itself",
+					"In pipeline %q, step %q lists itself in after, so it would wait for itself forever. Remove step.%s from its after list.", p.Name, s.Name, s.Name)
+			}
+		}
 	}
 	for _, cyc := range findCycles(names, edges) {
 		var lines []string
 		for i, n := range cyc {
 			next := cyc[(i+1)%len(cyc)]
-			lines = append(lines, fmt.Sprintf("  step.%s runs after step.%s (%s)", n, next, rangeString(p.Step(n).Range("after"))))
+			lines = append(lines, fmt.Sprintf("  step.%s runs after step.%s (%s)", n, next, rangeString(refRange(n, next))))
 		}
-		first := p.Step(cyc[0])
-		c.d.errorf(first.Range("after"), "Cycle in step dependencies",
+		c.d.errorf(refRange(cyc[0], cyc[1]), "Cycle in step dependencies",
 			"In pipeline %q these steps wait for each other in a loop, so none of them could start:\n%s\nRemove one of these after references.", p.Name, strings.Join(lines, "\n"))
 	}
 }
-

@@ -29,7 +29,7 @@ var protocols = []string{"ftp", "http", "https", "s3", "local"}
 var defaultPorts = map[string]int{"ftp": 21, "http": 80, "https": 443}
 
 var providerSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "protocol", Required: true}, {Name: "host"}, {Name: "port"}, {Name: "username"}, {Name: "password"},
+	{Name: "protocol"}, {Name: "host"}, {Name: "port"}, {Name: "username"}, {Name: "password"},
 	{Name: "passive"}, {Name: "max_connections"}, {Name: "region"},
 }}
 
@@ -41,6 +41,9 @@ func (c *checker) decodeProvider(b *hcl.Block) *Provider {
 	p := &Provider{Decl: newDecl(b, content), Name: b.Labels[0], Passive: true, MaxConnections: 4}
 	c.cfg.register("provider", p.Name, p)
 
+	if a := attr["protocol"]; a == nil || d.isNull(a) {
+		d.errorf(p.DeclRange, "Missing required argument", "A provider needs a protocol: add protocol = \"ftp\", or one of %s.", quoteList(protocols[1:]))
+	}
 	if a := attr["protocol"]; a != nil {
 		if v, ok := d.eval(a, scopeStatic, cty.String); ok {
 			switch s := v.AsString(); {
@@ -64,12 +67,16 @@ func (c *checker) decodeProvider(b *hcl.Block) *Provider {
 		if p.Protocol == "s3" {
 			what = "the bucket's name, such as host = \"noaa-goes16\""
 		}
-		d.errorf(p.DeclRange, "Missing required argument", "A %s provider needs a host: %s.", p.Protocol, what)
+		d.errorf(p.DeclRange, "Missing required argument", "%s provider needs a host: %s.", anProtocol(p.Protocol), what)
 	}
 	p.Port = defaultPorts[p.Protocol]
 	if a := attr["port"]; a != nil {
 		if p.Port == 0 && p.Protocol != "" {
-			d.errorf(a.Expr.Range(), "Unexpected port", "A %s provider has no port; remove it.", p.Protocol)
+			why := "it reads the bucket through the S3 API"
+			if p.Protocol == "local" {
+				why = "it reads a folder on this machine"
+			}
+			d.errorf(a.Expr.Range(), "Unexpected port", "%s provider has no port: %s. Remove port.", anProtocol(p.Protocol), why)
 		} else {
 			p.Port = d.integer(a, p.Port, 1, 65535, "A TCP port is a whole number from 1 to 65535, such as 21 for FTP.")
 		}
@@ -81,7 +88,11 @@ func (c *checker) decodeProvider(b *hcl.Block) *Provider {
 			continue
 		}
 		if !credentials && p.Protocol != "" {
-			d.errorf(a.Expr.Range(), "Unexpected "+name, "A %s provider takes no %s: S3 credentials come from the AWS credential chain, a local folder needs none. Remove it.", p.Protocol, name)
+			why := "S3 credentials come from the AWS credential chain (environment, profile or role)"
+			if p.Protocol == "local" {
+				why = "a folder on this machine needs none"
+			}
+			d.errorf(a.Expr.Range(), "Unexpected "+name, "%s provider takes no %s: %s. Remove %s.", anProtocol(p.Protocol), name, why, name)
 			continue
 		}
 		s := d.str(a, "")
@@ -99,7 +110,7 @@ func (c *checker) decodeProvider(b *hcl.Block) *Provider {
 	}
 	if a := attr["passive"]; a != nil {
 		if p.Protocol != "ftp" && p.Protocol != "" {
-			d.errorf(a.Expr.Range(), "Unexpected passive", "passive is an FTP setting; remove it from a %s provider.", p.Protocol)
+			d.errorf(a.Expr.Range(), "Unexpected passive", "passive is an FTP setting; remove it from %s provider.", strings.ToLower(anProtocol(p.Protocol)))
 		} else {
 			p.Passive = d.boolean(a, true)
 		}
@@ -109,7 +120,7 @@ func (c *checker) decodeProvider(b *hcl.Block) *Provider {
 	}
 	if a := attr["region"]; a != nil {
 		if p.Protocol != "s3" && p.Protocol != "" {
-			d.errorf(a.Expr.Range(), "Unexpected region", "region is an S3 setting; remove it from a %s provider.", p.Protocol)
+			d.errorf(a.Expr.Range(), "Unexpected region", "region is an S3 setting; remove it from %s provider.", strings.ToLower(anProtocol(p.Protocol)))
 		} else if r := d.str(a, ""); r != "" && !regionPattern.MatchString(r) {
 			d.errorf(a.Expr.Range(), "Invalid region", "%q is not an AWS region name; write one such as \"us-east-1\".", r)
 		} else {
@@ -140,4 +151,13 @@ func (c *checker) checkHost(a *hcl.Attribute, p *Provider) {
 	if !hostPattern.MatchString(h) || len(h) > 253 {
 		d.errorf(a.Expr.Range(), "Invalid host", "%q is not a valid host name; write one such as \"ftp.example.org\" or an IP address.", h)
 	}
+}
+
+// anProtocol is "An ftp", "A local": the article follows how the protocol's
+// name is spoken (ef-tee-pee, ess-three).
+func anProtocol(protocol string) string {
+	if protocol == "local" {
+		return "A local"
+	}
+	return "An " + protocol
 }

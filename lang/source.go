@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/cumulus-toolchain/cumulus/stdlib"
 )
 
 // Source is a place the acquisition poller watches: a path on a provider,
@@ -48,27 +50,43 @@ func (c *checker) decodeSource(b *hcl.Block) *Source {
 			s.Pipeline = c.cfg.Pipeline(r.Name)
 		}
 	}
-	// EventBridge schedules run at most once a minute.
+	// EventBridge schedules run at most once a minute, at a rate of whole
+	// minutes.
 	s.Every = d.duration(attr["every"], 15*time.Minute, time.Minute, 0, "The poller runs on an EventBridge schedule, which fires at most once a minute.")
+	if s.Every%time.Minute != 0 {
+		a := attr["every"]
+		lo, hi := s.Every.Truncate(time.Minute), s.Every.Truncate(time.Minute)+time.Minute
+		d.errorf(a.Expr.Range(), "Invalid every", "The poller runs on an EventBridge schedule, whose rate is a whole number of minutes; %q is not. Write %q or %q.", d.str(a, ""), stdlib.FormatDuration(lo), stdlib.FormatDuration(hi))
+		s.Every = lo
+	}
 	s.Recursive = d.boolean(attr["recursive"], true)
 	s.Path = d.str(attr["path"], "")
 	if s.Provider != nil {
 		c.checkSourcePath(s, attr["path"])
 	}
-	d.checkRoleName(s.NameRange, c.cfg.ResourceName(s.Name))
+	d.checkRoleName(s.NameRange, c.cfg, s.Name, RolePoller, RoleExecution)
 	d.checkName(s.NameRange, "poller's ECS task definition family", c.cfg.ResourceName(s.Name)+"-poller", maxFamily, "ECS")
 	return s
 }
 
 func (c *checker) checkSourcePath(s *Source, a *hcl.Attribute) {
 	d := c.d
+	if a != nil && strings.Contains(s.Path, "://") {
+		_, rest, _ := strings.Cut(s.Path, "://")
+		_, p, _ := strings.Cut(rest, "/")
+		if s.Provider.Protocol != "s3" {
+			p = "/" + p
+		}
+		d.errorf(a.Expr.Range(), "Invalid path", "path is a path on provider.%s, not a URL: the provider gives the protocol and host. Write path = %q.", s.Provider.Name, p)
+		return
+	}
 	switch s.Provider.Protocol {
 	case "ftp", "http", "https":
 		if s.Path == "" {
 			s.Path = "/"
 		}
 		if !strings.HasPrefix(s.Path, "/") {
-			d.errorf(s.Range("path"), "Invalid path", "On a %s server the path starts at the root: write path = %q.", s.Provider.Protocol, "/"+s.Path)
+			d.errorf(s.Range("path"), "Invalid path", "On an %s server the path starts at the root: write path = %q.", strings.ToUpper(s.Provider.Protocol), "/"+s.Path)
 		}
 	case "s3":
 		if strings.HasPrefix(s.Path, "/") {
@@ -76,10 +94,10 @@ func (c *checker) checkSourcePath(s *Source, a *hcl.Attribute) {
 		}
 	case "local":
 		if a == nil {
-			d.errorf(s.DeclRange, "Missing required argument", "A source on a local provider needs path: the folder to watch, absolute or relative to the configuration.")
+			d.errorf(s.DeclRange, "Missing required argument", "A source on a local provider (provider.%s) needs path: the folder to watch, absolute or relative to the configuration's folder, such as path = \"data/incoming\".", s.Provider.Name)
 			return
 		}
-		if strings.Contains(filepath.ToSlash(s.Path), "..") && !filepath.IsAbs(s.Path) {
+		if !filepath.IsAbs(s.Path) && contains(strings.Split(filepath.ToSlash(s.Path), "/"), "..") {
 			d.warnf(a.Expr.Range(), "Path outside the configuration", "%q leaves the configuration's folder; an absolute path says more plainly where the data is.", s.Path)
 		}
 	}

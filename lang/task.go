@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/distribution/reference"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Task is a unit of work a step runs: a container on ECS (Fargate) or a
@@ -59,35 +61,107 @@ func (c *checker) decodeTask(b *hcl.Block) *Task {
 	t.Entrypoint = d.strings(attr["entrypoint"])
 	if a := attr["environment"]; a != nil {
 		t.Environment = d.stringMap(a)
-		c.checkEnvNames(a.Expr.Range(), t.Environment)
+		c.checkEnvNames(a, t)
 	}
 	if a := attr["build"]; a != nil {
 		t.Build = d.str(a, "")
 		if t.Build != "" {
-			if fi, err := os.Stat(filepath.Join(c.cfg.Dir, t.Build)); err != nil || !fi.IsDir() {
-				d.errorf(a.Expr.Range(), "Build context not found", "build names the folder to build the image from, relative to the configuration, but %q is not a folder there. Create it (cumulus task init scaffolds one) or correct the path.", t.Build)
+			dir := filepath.Join(c.cfg.Dir, t.Build)
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				d.errorf(a.Expr.Range(), "Build context not found", "build names the folder to build the image from, relative to the configuration's folder, but there is no folder %q there. Create it with a Dockerfile in it, or correct the path; to pull the image instead of building it, remove build.", filepath.ToSlash(t.Build))
+			} else if fi, err := os.Stat(filepath.Join(dir, "Dockerfile")); err != nil || fi.IsDir() {
+				d.errorf(a.Expr.Range(), "Build context without a Dockerfile", "The image is built from the folder %q, but it holds no file named Dockerfile, which says how to build it. Add one, or correct the path.", filepath.ToSlash(t.Build))
 			}
 		}
 	}
+	named := false // a name-length error was reported: one is enough
 	switch t.RunsOn {
 	case "ecs":
-		c.checkECSTask(t, attr)
+		named = c.checkECSTask(t, attr)
 	case "lambda":
-		c.checkLambdaTask(t, attr)
+		named = c.checkLambdaTask(t, attr)
 	}
-	d.checkRoleName(t.NameRange, c.cfg.ResourceName(t.Name))
+	if !named {
+		switch t.RunsOn {
+		case "lambda":
+			d.checkRoleName(t.NameRange, c.cfg, t.Name, RoleFunction)
+		default:
+			d.checkRoleName(t.NameRange, c.cfg, t.Name, RoleTask, RoleExecution)
+		}
+	}
 	return t
 }
 
-func (c *checker) checkEnvNames(rng hcl.Range, env map[string]string) {
-	for _, k := range sortedKeys(env) {
+// checkEnvNames checks the names of a task's environment, each at its key
+// when the map is written in place.
+func (c *checker) checkEnvNames(a *hcl.Attribute, t *Task) {
+	ranges := map[string]hcl.Range{}
+	if pairs, diags := hcl.ExprMap(a.Expr); !diags.HasErrors() {
+		for _, kv := range pairs {
+			if k, kd := kv.Key.Value(c.d.static); !kd.HasErrors() && k.Type() == cty.String && k.IsKnown() && !k.IsNull() {
+				ranges[k.AsString()] = kv.Key.Range()
+			}
+		}
+	}
+	for _, k := range sortedKeys(t.Environment) {
+		rng, ok := ranges[k]
+		if !ok {
+			rng = a.Expr.Range()
+		}
 		if !envNamePattern.MatchString(k) {
-			c.d.errorf(rng, "Invalid environment variable name", "%q cannot be an environment variable name: use letters, digits and underscores, starting with a letter.", k)
+			c.d.errorf(rng, "Invalid environment variable name", "%q cannot be an environment variable name: use letters, digits and underscores, starting with a letter, such as %q.", k, envNameFix(k))
+			continue
+		}
+		if t.RunsOn == "lambda" {
+			checkLambdaReserved(c.d, rng, k)
 		}
 	}
 }
 
-func (c *checker) checkECSTask(t *Task, attr hcl.Attributes) {
+// envNameFix turns a rejected environment variable name into one that is
+// accepted, for the message.
+func envNameFix(k string) string {
+	var b strings.Builder
+	for _, r := range k {
+		switch {
+		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
+			b.WriteRune(r)
+		case b.Len() > 0:
+			b.WriteByte('_')
+		}
+	}
+	fixed := strings.TrimLeft(b.String(), "0123456789_")
+	if fixed == "" {
+		fixed = "NAME"
+	}
+	return fixed
+}
+
+// lambdaReservedEnv are the environment variables Lambda sets itself and
+// refuses in a function's configuration (those that begin with an
+// underscore fail the name pattern already).
+var lambdaReservedEnv = []string{
+	"AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+	"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME",
+	"AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_RUNTIME_API", "AWS_REGION", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT", "TZ",
+}
+
+// checkLambdaReserved reports an environment variable name Lambda refuses:
+// one of its own, or a single letter (Lambda's names have at least two
+// characters).
+func checkLambdaReserved(d *decoder, rng hcl.Range, k string) {
+	switch {
+	case contains(lambdaReservedEnv, k):
+		d.errorf(rng, "Reserved environment variable", "Lambda sets %s itself and refuses a function that sets it. Choose another name, such as CUMULUS_%s.", k, k)
+	case len(k) < 2:
+		d.errorf(rng, "Invalid environment variable name", "Lambda requires environment variable names of at least two characters; %q is one. Choose a longer name.", k)
+	}
+}
+
+// checkECSTask checks what Fargate requires of a task; it says whether it
+// reported a name too long.
+func (c *checker) checkECSTask(t *Task, attr hcl.Attributes) bool {
 	d := c.d
 	if attr["image"] == nil {
 		d.errorf(t.DeclRange, "Missing required argument", "A task that runs on ecs needs image = \"NAME:TAG\": the container image it runs (with build, the tag the built image gets).")
@@ -98,31 +172,84 @@ func (c *checker) checkECSTask(t *Task, attr hcl.Attributes) {
 		}
 	}
 	t.CPU = 256
+	cpuOK := true
 	if a := attr["cpu"]; a != nil {
-		cpu := d.integer(a, 0, 1, 16384, "")
+		cpuOK = false
+		cpu := d.integer(a, 0, 1, 16384, fargateCPUWhy)
 		if cpu != 0 {
 			if _, ok := fargateMemory[cpu]; !ok {
-				d.errorf(a.Expr.Range(), "Invalid cpu", "Fargate tasks have %s CPU units; %d is not one of them.", joinInts(fargateCPUs()), cpu)
+				d.errorf(a.Expr.Range(), "Invalid cpu", "Fargate runs tasks with %s CPU units only (1024 units are one vCPU); %d is not one of them. The nearest is cpu = %d.", joinInts(fargateCPUs()), cpu, nearestInt(fargateCPUs(), cpu))
 			} else {
-				t.CPU = cpu
+				t.CPU, cpuOK = cpu, true
 			}
 		}
 	}
 	t.Memory = fargateMemory[t.CPU][0]
 	if a := attr["memory"]; a != nil {
-		mem := d.integer(a, 0, 1, 1<<20, "")
+		mem := d.integer(a, 0, 1, 1<<20, "It is the task's memory in MiB, such as 2048.")
 		if mem != 0 {
 			t.Memory = mem
-			if !containsInt(fargateMemory[t.CPU], mem) {
-				d.errorf(a.Expr.Range(), "Invalid cpu and memory combination", "Fargate does not run a task with %d CPU units and %d MiB. %s (MiB).", t.CPU, mem, fargateFix(t.CPU))
+			// With a wrong cpu, the combination cannot be judged.
+			if cpuOK && !containsInt(fargateMemory[t.CPU], mem) {
+				cpuText := fmt.Sprintf("%d CPU units", t.CPU)
+				if attr["cpu"] == nil {
+					cpuText += " (the default, as cpu is not set)"
+				}
+				d.errorf(a.Expr.Range(), "Invalid cpu and memory combination", "Fargate does not run a task with %s and %d MiB. %s (MiB)%s.", cpuText, mem, fargateFix(t.CPU), fargateCPUFor(mem))
 			}
 		}
 	}
 	t.Timeout = d.duration(attr["timeout"], time.Hour, time.Second, 14*24*time.Hour, "An attempt longer than 14 days is not supported.")
 	d.checkName(t.NameRange, "ECS task definition family", c.cfg.ResourceName(t.Name), maxFamily, "ECS")
+	return len(c.cfg.ResourceName(t.Name)) > maxFamily
 }
 
-func (c *checker) checkLambdaTask(t *Task, attr hcl.Attributes) {
+const fargateCPUWhy = "It is the task's Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384 (1024 are one vCPU)."
+
+// fargateCPUFor says which cpu values allow mem, as the end of a sentence.
+func fargateCPUFor(mem int) string {
+	var fits []int
+	for _, cpu := range fargateCPUs() {
+		if containsInt(fargateMemory[cpu], mem) {
+			fits = append(fits, cpu)
+		}
+	}
+	switch len(fits) {
+	case 0:
+		return "; no cpu value allows exactly that much memory"
+	case 1:
+		return fmt.Sprintf("; for %d MiB, set cpu = %d", mem, fits[0])
+	}
+	return fmt.Sprintf("; for %d MiB, set cpu = %s", mem, joinIntsOr(fits))
+}
+
+func joinIntsOr(xs []int) string {
+	s := joinInts(xs[:len(xs)-1])
+	return s + " or " + fmt.Sprint(xs[len(xs)-1])
+}
+
+// nearestInt returns the element of xs (sorted) closest to x, the smaller
+// one on a tie.
+func nearestInt(xs []int, x int) int {
+	best := xs[0]
+	for _, v := range xs[1:] {
+		if abs(v-x) < abs(best-x) {
+			best = v
+		}
+	}
+	return best
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// checkLambdaTask checks what Lambda requires of a function; it says
+// whether it reported a name too long.
+func (c *checker) checkLambdaTask(t *Task, attr hcl.Attributes) bool {
 	d := c.d
 	if a := attr["cpu"]; a != nil {
 		d.errorf(a.Expr.Range(), "Unexpected cpu", "Lambda has no cpu setting: it gives CPU in proportion to memory. Remove cpu, or set runs_on = \"ecs\".")
@@ -134,7 +261,7 @@ func (c *checker) checkLambdaTask(t *Task, attr hcl.Attributes) {
 	}
 	t.Memory = 1024
 	if a := attr["memory"]; a != nil {
-		t.Memory = d.integer(a, t.Memory, lambdaMinMemory, lambdaMaxMemory, "Lambda functions have 128 to 10240 MB of memory.")
+		t.Memory = d.integer(a, t.Memory, lambdaMinMemory, lambdaMaxMemory, "Lambda gives a function 128 to 10240 MB of memory; for more, run the work with runs_on = \"ecs\".")
 	}
 	t.Timeout = d.duration(attr["timeout"], 5*time.Minute, time.Second, lambdaMaxTimeout, "Lambda stops a function after 15 minutes at most; run longer work with runs_on = \"ecs\".")
 	if t.Image != "" {
@@ -154,7 +281,10 @@ func (c *checker) checkLambdaTask(t *Task, attr hcl.Attributes) {
 			d.errorf(t.DeclRange, "Missing required argument", "A Lambda task with code needs runtime, one of %s.", quoteList(lambdaRuntimes))
 		}
 		if a := attr["runtime"]; a != nil && t.Runtime != "" && !contains(lambdaRuntimes, t.Runtime) {
-			d.errorf(a.Expr.Range(), fmt.Sprintf("Unsupported runtime %q", t.Runtime), "Lambda creates functions with these runtimes only: %s.%s", quoteList(lambdaRuntimes), didYouMean(t.Runtime, lambdaRuntimes))
+			d.errorf(a.Expr.Range(), fmt.Sprintf("Unsupported runtime %q", t.Runtime), "%s", runtimeFix(t.Runtime))
+		}
+		if a := attr["handler"]; a != nil && t.Handler != "" && (len(t.Handler) > 128 || strings.ContainsAny(t.Handler, " \t\n\r")) {
+			d.errorf(a.Expr.Range(), "Invalid handler", "Lambda takes a handler of at most 128 characters without spaces, such as \"main.handler\" (FILE.FUNCTION); %q is not one.", t.Handler)
 		}
 		if t.Handler == "" && attr["handler"] == nil && t.Runtime != "" && t.Runtime[:min(8, len(t.Runtime))] != "provided" {
 			d.errorf(t.DeclRange, "Missing required argument", "A Lambda task with runtime %q needs handler, such as handler = \"main.handler\".", t.Runtime)
@@ -168,4 +298,23 @@ func (c *checker) checkLambdaTask(t *Task, attr hcl.Attributes) {
 		d.errorf(t.Range("environment"), "Environment too large for Lambda", "Lambda allows 4 KB of environment variables in all; these take %d bytes. Move large values to S3 or SSM Parameter Store.", size)
 	}
 	d.checkName(t.NameRange, "Lambda function", c.cfg.ResourceName(t.Name), maxFunctionName, "Lambda")
+	return len(c.cfg.ResourceName(t.Name)) > maxFunctionName
+}
+
+// runtimeFix explains an unsupported Lambda runtime. A runtime of a known
+// language (an older version, usually deprecated) gets the versions of that
+// language Lambda still takes; anything else the whole list, with a
+// suggestion for a typo.
+func runtimeFix(rt string) string {
+	lang := strings.TrimRight(strings.SplitN(rt, ".", 2)[0], "0123456789")
+	var same []string
+	for _, r := range lambdaRuntimes {
+		if lang != "" && strings.TrimRight(strings.SplitN(r, ".", 2)[0], "0123456789") == lang {
+			same = append(same, r)
+		}
+	}
+	if len(same) > 0 {
+		return fmt.Sprintf("Lambda no longer creates functions with %s (or never did). For %s it takes %s: use the newest your code supports, such as runtime = %q.", rt, lang, quoteList(same), same[len(same)-1])
+	}
+	return fmt.Sprintf("Lambda creates functions with these runtimes only: %s.%s", quoteList(lambdaRuntimes), didYouMean(rt, lambdaRuntimes))
 }

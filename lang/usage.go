@@ -1,11 +1,12 @@
 package lang
 
-
-
 // checkUsage warns about declarations nothing uses: usually a step or a
 // source that was meant to refer to them and names something else.
 func (c *checker) checkUsage() {
 	used := map[string]bool{}
+	for k := range c.d.mentioned {
+		used[k] = true
+	}
 	for _, p := range c.cfg.Pipelines {
 		for _, s := range p.Steps {
 			if s.Task != nil {

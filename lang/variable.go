@@ -50,30 +50,39 @@ func (c *checker) decodeVariables(blocks []*hcl.Block) []*Variable {
 		content, diags := b.Body.Content(variableSchema)
 		d.add(diags)
 		v := &Variable{Decl: newDecl(b, content), Name: b.Labels[0], Type: cty.DynamicPseudoType, Value: cty.DynamicVal}
-		if reservedVariable(v.Name) {
-			d.errorf(b.LabelRanges[0], "Reserved variable name", "%q is reserved for cumulus's own use; choose another name.", v.Name)
+		if diags.HasErrors() {
+			// Most likely a misspelt default: reported above, and not
+			// as a missing value as well.
+			v.ValueFrom = "invalid block"
+		}
+		if contains(reservedVariables, v.Name) {
+			d.errorf(b.LabelRanges[0], "Reserved variable name", "%q is reserved: cumulus keeps %s for its own values. Choose another name.", v.Name, strings.Join(reservedVariables[:len(reservedVariables)-1], ", ")+" and "+reservedVariables[len(reservedVariables)-1])
 		}
 		if a := content.Attributes["type"]; a != nil {
-			ty, tdiags := typeexpr.TypeConstraint(a.Expr)
-			d.add(tdiags)
-			if !tdiags.HasErrors() {
+			if ty, ok := c.typeConstraint(a); ok {
 				v.Type = ty
 			}
 		}
+		// description and sensitive are read before any variable has a
+		// value, so, like the default, they must be constants.
 		if a := content.Attributes["description"]; a != nil {
-			v.Description = d.str(a, "")
+			if val, ok := c.constant(a, cty.String, `a quoted string such as "Deployment stage"`); ok {
+				v.Description = val.AsString()
+			}
 		}
 		if a := content.Attributes["sensitive"]; a != nil {
-			v.Sensitive = d.boolean(a, false)
+			if val, ok := c.constant(a, cty.Bool, "true or false"); ok {
+				v.Sensitive = val.True()
+			}
 		}
 		if a := content.Attributes["default"]; a != nil {
 			// A default is a constant: it cannot depend on other variables.
 			val, vdiags := a.Expr.Value(nil)
 			v.ValueFrom = "invalid default" // reported here; not "no value" as well
 			if vdiags.HasErrors() {
-				d.errorf(a.Expr.Range(), "Invalid default value", "A variable's default must be a constant value, without references or function calls.")
+				d.errorf(a.Expr.Range(), "Invalid default value", "A variable's default must be a constant value, without references or function calls. Compute derived values in a locals block instead.")
 			} else if cv, err := convert.Convert(val, v.Type); err != nil {
-				d.errorf(a.Expr.Range(), "Invalid default value", "The default of var.%s does not match its type %s: %s.", v.Name, typeexpr.TypeString(v.Type), err)
+				d.errorf(a.Expr.Range(), "Invalid default value", "The default of var.%s does not match its type %s: %s.", v.Name, typeexpr.TypeString(v.Type), typeMismatch(err, v.Type))
 			} else {
 				v.Default, v.Value, v.ValueFrom = cv, cv, "default"
 			}
@@ -99,7 +108,7 @@ func (c *checker) decodeVariables(blocks []*hcl.Block) []*Variable {
 			}})
 			continue
 		}
-		c.setRaw(v, arg.Value, "-var", fmt.Sprintf("-var %s=...", arg.Name))
+		c.setRaw(v, arg.Value, "-var", "-var")
 	}
 	for _, v := range vars {
 		if v.ValueFrom == "" {
@@ -111,13 +120,8 @@ func (c *checker) decodeVariables(blocks []*hcl.Block) []*Variable {
 	return vars
 }
 
-func reservedVariable(name string) bool {
-	switch name {
-	case "granule", "file", "stage_name", "count", "each", "self":
-		return true
-	}
-	return false
-}
+// reservedVariables are names a variable cannot have.
+var reservedVariables = []string{"granule", "file", "stage_name", "count", "each", "self"}
 
 func (c *checker) assignEnvironment(byName map[string]*Variable) {
 	env := append([]string(nil), c.opts.Env...)
@@ -141,7 +145,7 @@ func (c *checker) assignAutoVarFiles(byName map[string]*Variable) {
 		return // LoadSources may be given files without a folder on disk
 	}
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), autoVarsExt) {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), autoVarsExt) && !strings.HasPrefix(e.Name(), ".") {
 			c.assignVarFile(filepath.Join(c.cfg.Dir, e.Name()), byName)
 		}
 	}
@@ -174,19 +178,21 @@ func (c *checker) assignVarFile(path string, byName map[string]*Variable) {
 		}
 		val, vdiags := a.Expr.Value(nil)
 		if vdiags.HasErrors() {
-			d.errorf(a.Expr.Range(), "Invalid value in variable file", "Variable files hold constant values only: no references to other variables or function calls.")
+			c.invalidate(v, filepath.Base(path))
+			d.errorf(a.Expr.Range(), "Invalid value in variable file", "Variable files hold constant values only: no references to other variables or function calls. Write the value itself, as in %s = %s.", name, exampleValue(v.Type))
 			continue
 		}
-		c.set(v, val, filepath.Base(path), a.Expr.Range().Ptr())
+		c.set(v, val, filepath.Base(path), filepath.Base(path), a.Expr.Range().Ptr(), false)
 	}
 }
 
 // setRaw assigns a value given as text (-var or the environment). As in
 // Terraform, the text is taken literally for primitive types and parsed as an
-// HCL expression otherwise (lists, maps, objects, any).
+// HCL expression otherwise (lists, maps, objects, any). where names the
+// source for messages, e.g. "-var" or "environment variable CUMULUS_VAR_x".
 func (c *checker) setRaw(v *Variable, raw, from, where string) {
 	if v.Type.IsPrimitiveType() {
-		c.set(v, cty.StringVal(raw), from, nil)
+		c.set(v, cty.StringVal(raw), from, where, nil, true)
 		return
 	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), where, hcl.Pos{Line: 1, Column: 1})
@@ -194,21 +200,146 @@ func (c *checker) setRaw(v *Variable, raw, from, where string) {
 		var val cty.Value
 		val, diags = expr.Value(nil)
 		if !diags.HasErrors() {
-			c.set(v, val, from, nil)
+			c.set(v, val, from, where, nil, true)
 			return
 		}
 	}
+	given := fmt.Sprintf("'%s'", raw)
+	if v.Sensitive {
+		given = "it"
+	}
+	why := strings.TrimSuffix(diags[0].Summary, ".")
+	if why == "Variables not allowed" {
+		why = "a word without quotes is read as a reference"
+	}
+	c.invalidate(v, from)
 	c.d.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-		Detail: fmt.Sprintf("The value of var.%s from %s is not a valid HCL expression for type %s: %s. Write it as HCL, e.g. '[\"a\", \"b\"]' for a list.",
-			v.Name, where, typeexpr.TypeString(v.Type), diags[0].Summary)}})
+		Detail: fmt.Sprintf("var.%s has type %s, so the value from %s is read as an HCL expression, but %s is not a constant HCL value (%s). Write it as HCL, with strings in quotes: %s.",
+			v.Name, typeexpr.TypeString(v.Type), where, given, why, rawExample(v, where))}})
 }
 
-func (c *checker) set(v *Variable, val cty.Value, from string, subject *hcl.Range) {
+// set assigns val to v after converting it to v's type; raw says the value
+// was given as text (-var or the environment), which changes how a fix is
+// worded.
+func (c *checker) set(v *Variable, val cty.Value, from, where string, subject *hcl.Range, raw bool) {
 	cv, err := convert.Convert(val, v.Type)
 	if err != nil {
+		c.invalidate(v, from)
+		given := ""
+		if raw && val.Type() == cty.String && val.IsKnown() && !val.IsNull() && !v.Sensitive {
+			given = fmt.Sprintf(" is %q, which", val.AsString())
+		}
+		fix := typeMismatch(err, v.Type)
+		if raw {
+			fix = fmt.Sprintf("%s; write it as %s", err, rawExample(v, where))
+		}
 		c.d.add(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable", Subject: subject,
-			Detail: fmt.Sprintf("The value of var.%s from %s does not match its type %s: %s.", v.Name, from, typeexpr.TypeString(v.Type), err)}})
+			Detail: fmt.Sprintf("The value of var.%s from %s%s does not match its type %s: %s.", v.Name, where, given, typeexpr.TypeString(v.Type), fix)}})
 		return
 	}
 	v.Value, v.ValueFrom = cv, from
+}
+
+// invalidate records that the value given to v was wrong (and reported), so
+// that v is neither reported as missing nor checked downstream with the
+// value it had before; a later, valid value still wins.
+func (c *checker) invalidate(v *Variable, from string) {
+	v.Value, v.ValueFrom = cty.DynamicVal, "invalid "+from
+}
+
+// exampleValue is an HCL value of type ty, for messages.
+func exampleValue(ty cty.Type) string {
+	switch {
+	case ty == cty.Number:
+		return "8"
+	case ty == cty.Bool:
+		return "true"
+	case ty.IsListType(), ty.IsSetType(), ty.IsTupleType():
+		return `["a", "b"]`
+	case ty.IsMapType(), ty.IsObjectType():
+		return `{ key = "value" }`
+	}
+	return `"value"`
+}
+
+// rawExample shows how to give a value of v's type as text in where: as
+// Terraform does, text is taken literally for a string (so without quotes).
+func rawExample(v *Variable, where string) string {
+	val := exampleValue(v.Type)
+	if v.Type == cty.String {
+		val = "text"
+	}
+	if strings.HasPrefix(where, "environment") {
+		if v.Type.IsPrimitiveType() {
+			return fmt.Sprintf("%s%s=%s", EnvVarPrefix, v.Name, val)
+		}
+		return fmt.Sprintf("%s%s='%s'", EnvVarPrefix, v.Name, val)
+	}
+	return fmt.Sprintf("-var '%s=%s'", v.Name, val)
+}
+
+// constant evaluates an attribute of a variable block, which is read before
+// any variable has a value and so must be a constant of type ty; what says
+// how to write one.
+func (c *checker) constant(a *hcl.Attribute, ty cty.Type, what string) (cty.Value, bool) {
+	val, diags := a.Expr.Value(nil)
+	if diags.HasErrors() || !val.IsWhollyKnown() {
+		c.d.errorf(a.Expr.Range(), fmt.Sprintf("Invalid %s", a.Name), "A variable's %s must be a constant: write %s, without references or function calls.", a.Name, what)
+		return cty.NilVal, false
+	}
+	cv, err := convert.Convert(val, ty)
+	if err != nil || cv.IsNull() {
+		msg := "it must not be null"
+		if err != nil {
+			msg = err.Error()
+		}
+		c.d.errorf(a.Expr.Range(), "Incorrect attribute value type", "Inappropriate value for attribute %q: %s; write %s.", a.Name, msg, what)
+		return cty.NilVal, false
+	}
+	return cv, true
+}
+
+// typeNames are the keywords of type constraints, for suggestions.
+var typeNames = []string{"string", "number", "bool", "any", "list", "set", "map", "tuple", "object"}
+
+// typeConstraint reads a variable's type, rewording hcl's messages so that
+// they say what to write.
+func (c *checker) typeConstraint(a *hcl.Attribute) (cty.Type, bool) {
+	const types = "A type is string, number, bool or any, or a collection of them such as list(string), map(number) or object({ name = string })."
+	// The common mistake: a type in quotes, as in Terraform 0.11.
+	if v, diags := a.Expr.Value(nil); !diags.HasErrors() && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+		if _, err := typeexpr.TypeConstraint(mustParse(v.AsString())); err == nil {
+			c.d.errorf(a.Expr.Range(), "Invalid type specification", "A type is written without quotes: type = %s.", v.AsString())
+			return cty.DynamicPseudoType, false
+		}
+	}
+	ty, diags := typeexpr.TypeConstraint(a.Expr)
+	if !diags.HasErrors() {
+		return ty, true
+	}
+	for _, diag := range diags {
+		if diag.Severity != hcl.DiagError || diag.Subject == nil {
+			c.d.add(hcl.Diagnostics{diag})
+			continue
+		}
+		hint := ""
+		if f := c.parser.Files()[diag.Subject.Filename]; f != nil && diag.Subject.End.Byte <= len(f.Bytes) {
+			word := string(diag.Subject.SliceBytes(f.Bytes))
+			if hclsyntax.ValidIdentifier(word) {
+				hint = didYouMean(word, typeNames)
+			}
+		}
+		c.d.errorf(*diag.Subject, diag.Summary, "%s%s %s", strings.TrimSpace(diag.Detail), hint, types)
+	}
+	return cty.DynamicPseudoType, false
+}
+
+// mustParse parses s as an expression for typeexpr, which reads keywords
+// from the syntax; a parse failure yields an expression typeexpr rejects.
+func mustParse(s string) hcl.Expression {
+	expr, diags := hclsyntax.ParseExpression([]byte(s), "", hcl.Pos{Line: 1, Column: 1})
+	if diags.HasErrors() {
+		return hcl.StaticExpr(cty.NullVal(cty.DynamicPseudoType), hcl.Range{})
+	}
+	return expr
 }

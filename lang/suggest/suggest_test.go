@@ -18,6 +18,9 @@ func TestName(t *testing.T) {
 			t.Errorf("Name(%q) = %q, want %q", given, got, want)
 		}
 	}
+	if got := Name("htp", []string{"ftp", "http", "https"}); got != "http" {
+		t.Errorf("Name(htp) = %q, want http (the longer shared beginning wins a tie)", got)
+	}
 	if got := DidYouMean("yeer", options); got != ` Did you mean "year"?` {
 		t.Errorf("DidYouMean = %q", got)
 	}

@@ -111,34 +111,51 @@ func runHelp(e *env, args []string) int {
 	return exitUsage
 }
 
-// parseArgs parses flags wherever they appear among the arguments (users
-// write "cumulus validate examples/hs3 -json" as often as the reverse) and
-// returns the positional arguments. "--" ends the flags.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
+// flagSet is a command's flags and its usage text.
+type flagSet struct {
+	*flag.FlagSet
+	e     *env
+	usage string
+}
+
+// newFlagSet returns a flag set that reports mistakes on stderr followed by
+// the command's usage.
+func newFlagSet(e *env, name, usage string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, usage) }
+	return &flagSet{FlagSet: fs, e: e, usage: usage}
+}
+
+// parse parses flags wherever they appear among the arguments (users write
+// "cumulus validate examples/hs3 -json" as often as the reverse) and returns
+// the positional arguments. "--" ends the flags. When the command must stop
+// here, stop is true and code is its exit status: 0 when help was asked for
+// (the usage is the output, on stdout), 2 after a mistake.
+func (f *flagSet) parse(args []string) (positional []string, code int, stop bool) {
+	for _, a := range args {
+		if a == "--" {
+			break
 		}
-		rest := fs.Args()
+		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Fprint(f.e.stdout, f.usage)
+			return nil, exitOK, true
+		}
+	}
+	for {
+		if err := f.Parse(args); err != nil {
+			return nil, exitUsage, true
+		}
+		rest := f.Args()
 		if len(rest) == 0 {
-			return positional, nil
+			return positional, 0, false
 		}
 		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(positional, rest...), nil
+			return append(positional, rest...), 0, false
 		}
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
-}
-
-// newFlagSet returns a flag set that reports errors on e.stderr with the
-// command's usage, and treats -h as a request for help rather than an error.
-func newFlagSet(e *env, name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, usage) }
-	return fs
 }
 
 // usageError reports a command-line mistake and returns exitUsage.

@@ -33,9 +33,9 @@ func runFmt(e *env, args []string) int {
 	list := fs.Bool("list", true, "list changed files")
 	recursive := fs.Bool("recursive", false, "descend into sub-folders")
 	noColor := fs.Bool("no-color", false, "never colour the output")
-	paths, err := parseArgs(fs, args)
-	if err != nil {
-		return exitUsage
+	paths, code, stop := fs.parse(args)
+	if stop {
+		return code
 	}
 	if *noColor {
 		e.color = false
@@ -46,7 +46,7 @@ func runFmt(e *env, args []string) int {
 		files[name] = &hcl.File{Bytes: src}
 	}
 	printDiagnostics(e, files, diags)
-	code := exitOK
+	code = exitOK
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cumulus fmt: %v\n", err)
 		code = exitFailed

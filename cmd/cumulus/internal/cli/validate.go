@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 	"strings"
 
@@ -57,7 +56,7 @@ type configFlags struct {
 	noColor bool
 }
 
-func (c *configFlags) register(fs *flag.FlagSet) {
+func (c *configFlags) register(fs *flagSet) {
 	fs.Var(varFlags{args: &c.vars}, "var", "set a variable: NAME=VALUE")
 	fs.Var(varFlags{args: &c.vars, file: true}, "var-file", "read variables from a file")
 	fs.BoolVar(&c.noColor, "no-color", false, "never colour the output")
@@ -69,9 +68,9 @@ func runValidate(e *env, args []string) int {
 	cf.register(fs)
 	asJSON := fs.Bool("json", false, "JSON output")
 	compact := fs.Bool("compact", false, "one line per diagnostic")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return exitUsage
+	pos, code, stop := fs.parse(args)
+	if stop {
+		return code
 	}
 	if len(pos) > 1 {
 		return usageError(e, "validate", "expected at most one folder, got %d: %s", len(pos), strings.Join(pos, " "))
