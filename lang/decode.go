@@ -595,30 +595,3 @@ func article(noun string) string {
 	}
 	return "a " + noun
 }
-
-// refList resolves a static list of references, such as after = [step.a].
-func (d *decoder) refList(a *hcl.Attribute, want string, names map[string]hcl.Range) []blockRef {
-	if a == nil {
-		return nil
-	}
-	exprs, diags := hcl.ExprList(a.Expr)
-	if diags.HasErrors() {
-		d.errorf(a.Expr.Range(), "Invalid reference list", "%s must be a list of references, such as [%s.NAME].", a.Name, want)
-		return nil
-	}
-	var out []blockRef
-	seen := map[string]bool{}
-	for _, e := range exprs {
-		r, ok := d.refIn(e, a.Name, want, names, true)
-		if !ok {
-			continue
-		}
-		if seen[r.Name] {
-			d.warnf(r.Range, "Duplicate reference", "%s.%s is listed twice in %s; remove one.", want, r.Name, a.Name)
-			continue
-		}
-		seen[r.Name] = true
-		out = append(out, r)
-	}
-	return out
-}

@@ -273,7 +273,7 @@ func (c *checker) afterRefs(p *Pipeline, a *hcl.Attribute, stepNames map[string]
 				}
 			}
 		}
-		r, ok := d.ref(e, "after", "step", stepNames)
+		r, ok := d.refIn(e, "after", "step", stepNames, true)
 		if !ok {
 			continue
 		}
