@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/renameio/v2"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/rogpeppe/go-internal/diff"
-	"github.com/rogpeppe/go-internal/renameio"
 )
 
 // Suffixes of the files a directory argument contributes. A file named
@@ -174,12 +174,12 @@ func (r *runner) file(name string) {
 	}
 }
 
-// writeFile replaces name's contents atomically, keeping its mode. It does what
-// renameio.WriteFile does, but sets the mode on the temporary file before the
-// rename: renameio creates it 0600 and chmod after the rename would briefly
-// expose, or on failure leave, a file with the wrong permissions. A symlink is
-// written through rather than replaced by a regular file.
-func writeFile(name string, data []byte) (err error) {
+// writeFile replaces name's contents atomically (a temporary file in the same
+// folder, synced, then renamed over it), keeping its permissions: the
+// temporary file gets them before the rename, so no moment exposes a file
+// with the wrong ones. A symlink is written through rather than replaced by a
+// regular file.
+func writeFile(name string, data []byte) error {
 	target, err := filepath.EvalSymlinks(name)
 	if err != nil {
 		return err
@@ -188,29 +188,5 @@ func writeFile(name string, data []byte) (err error) {
 	if err != nil {
 		return err
 	}
-	pattern := filepath.Base(renameio.Pattern(target))
-	f, err := os.CreateTemp(filepath.Dir(target), pattern)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	// Without the sync a crash after the rename can leave an empty file.
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), target)
+	return renameio.WriteFile(target, data, fi.Mode().Perm(), renameio.WithStaticPermissions(fi.Mode().Perm()))
 }
