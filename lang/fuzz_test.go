@@ -1,11 +1,8 @@
 package lang
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -17,9 +14,8 @@ import (
 // a summary (and, where it points into the file, a range inside it).
 //
 // Seeds: the bundled examples, every configuration in the testscript
-// archives, and the inputs kept in the repository's testdata/fuzz/FuzzCheck
-// (go test -fuzz writes new finds to lang/testdata/fuzz; move the worthwhile
-// ones there).
+// archives, and what go test -fuzz found and was kept in
+// testdata/fuzz/FuzzCheck (each a regression test of a crash it found).
 func FuzzCheck(f *testing.F) {
 	root := filepath.Join("..")
 	examples, _ := filepath.Glob(filepath.Join(root, "examples", "*", "*"+Extension))
@@ -40,12 +36,6 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 	}
-	kept, _ := filepath.Glob(filepath.Join(root, "testdata", "fuzz", "FuzzCheck", "*"))
-	for _, p := range kept {
-		if b, ok := readCorpusFile(p); ok {
-			f.Add(b)
-		}
-	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		cfg, diags := LoadSources(".", map[string][]byte{"fuzz.cumulus.hcl": src}, Options{NoFileFunctions: true})
 		if cfg == nil {
@@ -60,27 +50,4 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 	})
-}
-
-// readCorpusFile reads a file in go test fuzz's corpus format holding one
-// []byte value ("go test fuzz v1" then []byte("...")).
-func readCorpusFile(path string) ([]byte, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, false
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 1<<20), 1<<26)
-	if !sc.Scan() || sc.Text() != "go test fuzz v1" || !sc.Scan() {
-		return nil, false
-	}
-	line := sc.Text()
-	if !strings.HasPrefix(line, "[]byte(") || !strings.HasSuffix(line, ")") {
-		return nil, false
-	}
-	s, err := strconv.Unquote(line[len("[]byte(") : len(line)-1])
-	if err != nil {
-		return nil, false
-	}
-	return []byte(s), true
 }

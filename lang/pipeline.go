@@ -365,6 +365,9 @@ func (c *checker) decodeWith(s *Step, a *hcl.Attribute) {
 			}
 			return in.Type
 		})
+		if s.With == nil { // the object itself was malformed (reported)
+			s.With = map[string]*Expr{}
+		}
 	}
 	for _, in := range contract.Inputs {
 		e, ok := s.With[in.Name]
