@@ -62,6 +62,16 @@ func (c *configFlags) register(fs *flagSet) {
 	fs.BoolVar(&c.noColor, "no-color", false, "never colour the output")
 }
 
+// validateResult is validate -json's document, in the shape of terraform
+// validate -json so that editor and CI integrations carry over.
+type validateResult struct {
+	FormatVersion string           `json:"format_version"`
+	Valid         bool             `json:"valid"`
+	ErrorCount    int              `json:"error_count"`
+	WarningCount  int              `json:"warning_count"`
+	Diagnostics   []jsonDiagnostic `json:"diagnostics"`
+}
+
 func runValidate(e *env, args []string) int {
 	fs := newFlagSet(e, "validate", validateUsage)
 	var cf configFlags
@@ -85,12 +95,12 @@ func runValidate(e *env, args []string) int {
 	cfg, diags := lang.Load(dir, lang.Options{Vars: cf.vars, Env: e.environ})
 	errs, warns := counts(diags)
 	if *asJSON {
-		if err := writeJSON(e.stdout, map[string]any{
-			"format_version": "1.0",
-			"valid":          errs == 0,
-			"error_count":    errs,
-			"warning_count":  warns,
-			"diagnostics":    toJSON(cfg.Files, diags),
+		if err := writeJSON(e.stdout, validateResult{
+			FormatVersion: "1.0",
+			Valid:         errs == 0,
+			ErrorCount:    errs,
+			WarningCount:  warns,
+			Diagnostics:   toJSON(cfg.Files, diags),
 		}); err != nil {
 			fmt.Fprintf(e.stderr, "cumulus validate: writing output: %v\n", err)
 			return exitFailed
