@@ -19,9 +19,12 @@ import (
 // rest keeps its defaults (Declared is false).
 type Deployment struct {
 	Decl
-	Declared       bool
-	Prefix         string
-	Region         string // "" when not set: deploy asks for it
+	Declared bool
+	Prefix   string
+	Region   string // "" when not set: deploy asks for it
+	// AccountID is the AWS account (12 digits) the artifacts name in ARNs;
+	// "" when not set (compile then writes a placeholder deploy replaces).
+	AccountID      string
 	Orchestrator   string // "stepfunctions" or "datapipeline"
 	Subnets        []string
 	SecurityGroups []string
@@ -32,12 +35,13 @@ type Deployment struct {
 }
 
 var deploymentSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "prefix"}, {Name: "region"}, {Name: "orchestrator"}, {Name: "subnets"}, {Name: "security_groups"},
+	{Name: "prefix"}, {Name: "region"}, {Name: "account_id"}, {Name: "orchestrator"}, {Name: "subnets"}, {Name: "security_groups"},
 	{Name: "log_retention"}, {Name: "notify"}, {Name: "tags"}, {Name: "cluster"},
 }}
 
 var (
 	clusterPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 	tagPattern     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 )
 
@@ -79,6 +83,14 @@ func (c *checker) decodeDeployment(b *hcl.Block) *Deployment {
 			d.errorf(a.Expr.Range(), "Invalid region", "%q is not an AWS region name; write one such as \"us-west-2\".", r)
 		} else {
 			dep.Region = r
+		}
+	}
+	if a := attr["account_id"]; a != nil {
+		id := d.str(a, "")
+		if !accountPattern.MatchString(id) {
+			d.errorf(a.Expr.Range(), "Invalid account_id", "An AWS account ID is 12 digits, such as \"123456789012\" (aws sts get-caller-identity prints yours); %q is not.", id)
+		} else {
+			dep.AccountID = id
 		}
 	}
 	dep.Orchestrator = d.enum(attr["orchestrator"], dep.Orchestrator, orchestrators)
@@ -265,12 +277,13 @@ func (c *Config) RoleName(block, kind string) string {
 
 // The kinds of IAM roles cumulus makes, as RoleName suffixes.
 const (
-	RoleTask         = "task"   // what an ECS task's containers may do
-	RoleExecution    = "exec"   // what ECS may do to start a task (pull, logs)
-	RoleFunction     = "fn"     // a Lambda function's role
-	RoleStateMachine = "sfn"    // a Step Functions state machine's role
-	RoleDataPipeline = "dp"     // a Data Pipeline's role
-	RolePoller       = "poller" // a source's acquisition poller (an ECS task role)
+	RoleTask                 = "task"   // what an ECS task's containers may do
+	RoleExecution            = "exec"   // what ECS may do to start a task (pull, logs)
+	RoleFunction             = "fn"     // a Lambda function's role
+	RoleStateMachine         = "sfn"    // a Step Functions state machine's role
+	RoleDataPipeline         = "dp"     // a Data Pipeline's role
+	RoleDataPipelineResource = "dpres"  // the EC2 instances a Data Pipeline runs its activities on
+	RolePoller               = "poller" // a source's acquisition poller (an ECS task role)
 )
 
 func (d *decoder) checkName(rng hcl.Range, what, name string, limit int, service string) {
