@@ -120,3 +120,15 @@ func bucketNameProblem(name string) string {
 	}
 	return ""
 }
+
+// FargateCPUFor returns the smallest Fargate CPU size that can have memory
+// MiB, or 0 if none can: for tasks whose memory is given and whose CPU is not
+// (the platform's own).
+func FargateCPUFor(memory int) int {
+	for _, cpu := range fargateCPUs() {
+		if containsInt(fargateMemory[cpu], memory) {
+			return cpu
+		}
+	}
+	return 0
+}

@@ -1,0 +1,206 @@
+// Package compiler turns a checked configuration into the artifacts an AWS
+// account takes: it builds the pipeline graph (compiler/graph), asks each
+// target's package for its documents, and writes them with a manifest. Output
+// is deterministic: the same configuration gives the same bytes.
+package compiler
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/cumulus-toolchain/cumulus/compiler/datapipeline"
+	"github.com/cumulus-toolchain/cumulus/compiler/ecs"
+	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/compiler/lambda"
+	"github.com/cumulus-toolchain/cumulus/lang"
+)
+
+// Kinds of artifacts, as the manifest names them.
+const (
+	KindGraph              = "graph"
+	KindECSTaskDefinition  = "ecs-task-definition"
+	KindLambdaFunction     = "lambda-function"
+	KindEventsRule         = "events-rule"
+	KindEventsTargets      = "events-targets"
+	KindDataPipeline       = "datapipeline-definition"
+	KindStateMachine       = "stepfunctions-definition"
+	KindStateMachineCreate = "stepfunctions-create"
+)
+
+// Artifact is one file of the output.
+type Artifact struct {
+	// Path is relative to the output folder, with forward slashes.
+	Path string
+	Kind string
+	// Block is the configuration block it came from ("task.preprocess"), or
+	// "platform" for cumulus's own pieces.
+	Block string
+	Data  []byte
+}
+
+// Result is a compiled configuration.
+type Result struct {
+	Graph     *graph.Graph
+	Artifacts []Artifact // sorted by Path
+}
+
+// Compile builds the graph and every artifact. cfg must have loaded without
+// errors. Diagnostics carry what only compiling can find; with errors, the
+// Result must not be written.
+func Compile(cfg *lang.Config) (*Result, hcl.Diagnostics) {
+	g, diags := graph.Build(cfg)
+	c := &compilation{cfg: cfg, g: g, diags: diags}
+	c.add("graph.json", KindGraph, "platform", g)
+	for _, t := range g.Tasks {
+		c.task(t)
+	}
+	for _, f := range g.Functions {
+		c.lambda(f, "platform", "cumulus: starts a pipeline run for each granule staged")
+	}
+	for _, s := range g.Sources {
+		block := "source." + s.Name
+		td, err := ecs.Build(g, s.Task, block)
+		if err != nil {
+			c.internal(err)
+			continue
+		}
+		c.add("ecs/"+s.Task.Name+".json", KindECSTaskDefinition, block, td)
+		rule, targets := ecs.Schedule(g, s)
+		c.add("events/"+s.Task.Name+".rule.json", KindEventsRule, block, rule)
+		c.add("events/"+s.Task.Name+".targets.json", KindEventsTargets, block, targets)
+	}
+	for _, p := range g.Pipelines {
+		c.pipeline(p)
+	}
+	sort.Slice(c.artifacts, func(i, j int) bool { return c.artifacts[i].Path < c.artifacts[j].Path })
+	return &Result{Graph: g, Artifacts: c.artifacts}, c.diags
+}
+
+type compilation struct {
+	cfg       *lang.Config
+	g         *graph.Graph
+	artifacts []Artifact
+	diags     hcl.Diagnostics
+}
+
+func (c *compilation) internal(err error) {
+	c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal compiler error", Detail: err.Error() + " Please report this."})
+}
+
+func (c *compilation) add(path, kind, block string, doc any) {
+	data, err := Marshal(doc)
+	if err != nil {
+		c.internal(fmt.Errorf("encoding %s: %w", path, err))
+		return
+	}
+	c.artifacts = append(c.artifacts, Artifact{Path: path, Kind: kind, Block: block, Data: data})
+}
+
+// pipeline writes what each orchestration target needs to run p.
+func (c *compilation) pipeline(p *graph.Pipeline) {
+	block := "pipeline." + p.Name
+	def, diags := datapipeline.Build(c.g, p)
+	c.diags = append(c.diags, diags...)
+	if def != nil {
+		c.add("datapipeline/"+p.Name+".json", KindDataPipeline, block, def)
+	}
+}
+
+func (c *compilation) task(t *graph.Task) {
+	block := "task." + t.Name
+	if t.Platform {
+		block = "platform"
+	}
+	if t.RunsOn == "ecs" {
+		td, err := ecs.Build(c.g, t, block)
+		if err != nil {
+			c.internal(err)
+			return
+		}
+		c.add("ecs/"+t.Name+".json", KindECSTaskDefinition, block, td)
+		return
+	}
+	desc := "cumulus: task " + t.Name
+	if t.Platform {
+		desc = "cumulus: standard step " + t.Name
+	}
+	c.lambda(t, block, desc)
+}
+
+func (c *compilation) lambda(t *graph.Task, block, desc string) {
+	sha := ""
+	if !t.Platform && t.Image == "" {
+		b, err := os.ReadFile(filepath.Join(c.cfg.Dir, t.CodeFile))
+		if err != nil {
+			rng := t.Range
+			c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Lambda code not found",
+				Detail:  fmt.Sprintf("task.%s's code %q cannot be read (%v). Build the zip first, or correct the path (relative to the configuration).", t.Name, t.CodeFile, err),
+				Subject: &rng})
+			return
+		}
+		sum := sha256.Sum256(b)
+		sha = hex.EncodeToString(sum[:])
+	}
+	if t.Image == "" && c.g.ArtifactBucket == "" {
+		rng := t.Range
+		c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No bucket for Lambda code",
+			Detail:  fmt.Sprintf("The Lambda function of %s is deployed from a zip in S3, kept in the configuration's private bucket, but there is none. Declare one, such as bucket \"internal\" { kind = \"private\" }.", block),
+			Subject: &rng})
+		return
+	}
+	f, err := lambda.Build(c.g, t, block, desc, sha)
+	if err != nil {
+		c.internal(err)
+		return
+	}
+	c.add("lambda/"+t.Name+".json", KindLambdaFunction, block, f)
+}
+
+// Marshal encodes a document the way every artifact is written: indented,
+// no HTML escaping, a final newline.
+func Marshal(doc any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// ManifestEntry describes one artifact in manifest.json.
+type ManifestEntry struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind"`
+	Block  string `json:"block"`
+	SHA256 string `json:"sha256"`
+	Size   int    `json:"size"`
+}
+
+// Manifest is the content of manifest.json.
+type Manifest struct {
+	Version   string          `json:"cumulus_version"`
+	Prefix    string          `json:"prefix"`
+	Artifacts []ManifestEntry `json:"artifacts"`
+}
+
+// Manifest returns manifest.json: every artifact with its kind, block and
+// sha256.
+func (r *Result) Manifest() []byte {
+	m := Manifest{Version: graph.PlatformVersion, Prefix: r.Graph.Prefix, Artifacts: []ManifestEntry{}}
+	for _, a := range r.Artifacts {
+		sum := sha256.Sum256(a.Data)
+		m.Artifacts = append(m.Artifacts, ManifestEntry{Path: a.Path, Kind: a.Kind, Block: a.Block, SHA256: hex.EncodeToString(sum[:]), Size: len(a.Data)})
+	}
+	b, _ := Marshal(m) // plain strings and ints always encode
+	return b
+}

@@ -1,0 +1,226 @@
+// Package graph owns the pipeline graph: the one neutral structure, built
+// from the checked model, that every compiler backend (Data Pipeline, Step
+// Functions, ECS, Lambda) and the simulator read. It resolves what the model
+// leaves implicit (the platform tasks that run standard steps, the AWS names
+// and roles of everything, the order steps can run in) and turns run-time
+// expressions into values each target can carry: constants, string templates
+// over granule attributes, or HCL source for the platform to evaluate.
+package graph
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/cumulus-toolchain/cumulus/stdlib"
+)
+
+// PlatformVersion is the version of cumulus's own image and Lambda code that
+// compiled artifacts refer to; fixed, so output is the same on every run.
+const PlatformVersion = "0.1.0"
+
+// PlatformImage is the container image of cumulus's own tasks (the poller,
+// standard steps that run on ECS): the cumulus binary, which also wraps users'
+// commands.
+const PlatformImage = "ghcr.io/cumulus-toolchain/cumulus:" + PlatformVersion
+
+// Placeholders used when the configuration does not say, so that compile
+// works without a deployment block; deploy replaces them.
+const (
+	PlaceholderAccount = "000000000000"
+	PlaceholderRegion  = "us-east-1"
+)
+
+// Graph is a whole configuration, compiled.
+type Graph struct {
+	Prefix    string
+	Region    string
+	AccountID string
+	// Placeholder lists what was not configured and was given a placeholder
+	// ("account_id", "region"), so backends and deploy know.
+	Placeholder    []string
+	Cluster        string
+	Subnets        []string
+	SecurityGroups []string
+	LogRetention   int
+	Tags           map[string]string
+	// ArtifactBucket is the private bucket that holds code, configuration
+	// and logs the platform needs ("" when the configuration has none).
+	ArtifactBucket string
+
+	Pipelines []*Pipeline
+	// Tasks are every task a step runs, the users' and the platform's, in
+	// name order.
+	Tasks   []*Task
+	Sources []*Source
+	// Functions are the platform's own Lambda functions (the S3-event
+	// trigger), beside the ones in Tasks.
+	Functions []*Task
+}
+
+// Pipeline is one pipeline: a graph of steps run once per granule.
+type Pipeline struct {
+	Name         string
+	ResourceName string
+	Concurrency  int
+	// Steps are in an order that respects every edge (declaration order
+	// among steps that are ready together).
+	Steps    []*Step
+	Notify   string // SNS topic ARN for failures, "" for none
+	LogGroup string
+	// Roles of the orchestrators that may run it.
+	StateMachineRole     string
+	DataPipelineRole     string
+	DataPipelineResource string
+	Range                hcl.Range `json:"-"`
+}
+
+// Step is one node of a pipeline.
+type Step struct {
+	Name  string
+	After []string
+	// Task is what the step runs; TaskName its name (the form graph.json
+	// keeps, since tasks are listed once in Graph.Tasks).
+	Task     *Task `json:"-"`
+	TaskName string
+	// Uses is the standard step's name when the step uses one.
+	Uses       string
+	Retries    int
+	RetryDelay Duration
+	Backoff    float64
+	Timeout    Duration
+	// Env reaches the task as environment variables (sorted by name);
+	// With holds a standard step's inputs (sorted by name).
+	Env  []Binding
+	With []Binding
+	// When, if not nil, decides per granule whether the step runs.
+	When  *Value
+	Range hcl.Range `json:"-"`
+}
+
+// Binding is a name and its value.
+type Binding struct {
+	Name  string
+	Value Value
+}
+
+// Task is something a step runs: a Fargate task definition or a Lambda
+// function, the user's or the platform's.
+type Task struct {
+	// Name is the task block's name, or "stdlib-NAME" for the platform task
+	// of a standard step.
+	Name string
+	// RunsOn is "ecs" or "lambda".
+	RunsOn string
+	// Platform is true for cumulus's own tasks.
+	Platform bool
+	// ResourceName is the ECS family or Lambda function name.
+	ResourceName string
+	Image        string
+	Command      []string
+	Entrypoint   []string
+	Environment  []Binding // static values only
+	CPU          int
+	Memory       int
+	Timeout      Duration
+	// Lambda code: Runtime and Handler, and CodeFile (relative to the
+	// configuration) or, for the platform, the cumulus bootstrap zip.
+	Runtime, Handler, CodeFile string
+	LogGroup                   string
+	// Roles: for ECS the task role and the execution role, for Lambda the
+	// function's role (in TaskRole).
+	TaskRole, ExecutionRole string
+	Range                   hcl.Range `json:"-"`
+}
+
+// Source is one acquisition poller and its schedule.
+type Source struct {
+	Name       string
+	Task       *Task
+	Every      Duration
+	Pipeline   string
+	Collection string
+	Range      hcl.Range `json:"-"`
+}
+
+// Pipeline returns the pipeline named name, or nil.
+func (g *Graph) Pipeline(name string) *Pipeline {
+	for _, p := range g.Pipelines {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Step returns the step named name, or nil.
+func (p *Pipeline) Step(name string) *Step {
+	for _, s := range p.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// ARN builders: one place for the account and region.
+
+// RoleARN is the ARN of an IAM role of this configuration.
+func (g *Graph) RoleARN(name string) string { return "arn:aws:iam::" + g.AccountID + ":role/" + name }
+
+// LogGroupARN is the ARN of a CloudWatch Logs group.
+func (g *Graph) LogGroupARN(name string) string {
+	return "arn:aws:logs:" + g.Region + ":" + g.AccountID + ":log-group:" + name + ":*"
+}
+
+// FunctionARN is the ARN of a Lambda function.
+func (g *Graph) FunctionARN(name string) string {
+	return "arn:aws:lambda:" + g.Region + ":" + g.AccountID + ":function:" + name
+}
+
+// ClusterARN is the ARN of the ECS cluster tasks run in.
+func (g *Graph) ClusterARN() string {
+	return "arn:aws:ecs:" + g.Region + ":" + g.AccountID + ":cluster/" + g.Cluster
+}
+
+// TaskDefinitionARN is the ARN of a task definition family (its latest
+// active revision).
+func (g *Graph) TaskDefinitionARN(family string) string {
+	return "arn:aws:ecs:" + g.Region + ":" + g.AccountID + ":task-definition/" + family
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Duration is a time.Duration that graph.json writes as users do ("2m").
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Seconds returns the whole seconds.
+func (d Duration) Seconds() int64 { return int64(time.Duration(d) / time.Second) }
+
+// MarshalJSON writes the duration as cumulus duration text.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(stdlib.FormatDuration(time.Duration(d)))
+}
+
+// UnmarshalJSON reads cumulus duration text.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := stdlib.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
