@@ -35,75 +35,75 @@ const (
 
 // Graph is a whole configuration, compiled.
 type Graph struct {
-	Prefix    string
-	Region    string
-	AccountID string
+	Prefix    string `json:"prefix"`
+	Region    string `json:"region"`
+	AccountID string `json:"account_id"`
 	// Placeholder lists what was not configured and was given a placeholder
 	// ("account_id", "region"), so backends and deploy know.
-	Placeholder    []string
-	Cluster        string
-	Subnets        []string
-	SecurityGroups []string
-	LogRetention   int
-	Tags           map[string]string
+	Placeholder    []string          `json:"placeholder,omitempty"`
+	Cluster        string            `json:"cluster"`
+	Subnets        []string          `json:"subnets,omitempty"`
+	SecurityGroups []string          `json:"security_groups,omitempty"`
+	LogRetention   int               `json:"log_retention"`
+	Tags           map[string]string `json:"tags,omitempty"`
 	// ArtifactBucket is the private bucket that holds code, configuration
 	// and logs the platform needs ("" when the configuration has none).
-	ArtifactBucket string
+	ArtifactBucket string `json:"artifact_bucket,omitempty"`
 
-	Pipelines []*Pipeline
+	Pipelines []*Pipeline `json:"pipelines,omitempty"`
 	// Tasks are every task a step runs, the users' and the platform's, in
 	// name order.
-	Tasks   []*Task
-	Sources []*Source
+	Tasks   []*Task   `json:"tasks,omitempty"`
+	Sources []*Source `json:"sources,omitempty"`
 	// Functions are the platform's own Lambda functions (the S3-event
 	// trigger), beside the ones in Tasks.
-	Functions []*Task
+	Functions []*Task `json:"functions,omitempty"`
 }
 
 // Pipeline is one pipeline: a graph of steps run once per granule.
 type Pipeline struct {
-	Name         string
-	ResourceName string
-	Concurrency  int
+	Name         string `json:"name"`
+	ResourceName string `json:"resource_name"`
+	Concurrency  int    `json:"concurrency"`
 	// Steps are in an order that respects every edge (declaration order
 	// among steps that are ready together).
-	Steps    []*Step
-	Notify   string // SNS topic ARN for failures, "" for none
-	LogGroup string
+	Steps    []*Step `json:"steps,omitempty"`
+	Notify   string  `json:"notify,omitempty"` // SNS topic ARN for failures, "" for none
+	LogGroup string  `json:"log_group"`
 	// Roles of the orchestrators that may run it.
-	StateMachineRole     string
-	DataPipelineRole     string
-	DataPipelineResource string
+	StateMachineRole     string    `json:"state_machine_role"`
+	DataPipelineRole     string    `json:"data_pipeline_role"`
+	DataPipelineResource string    `json:"data_pipeline_resource"`
 	Range                hcl.Range `json:"-"`
 }
 
 // Step is one node of a pipeline.
 type Step struct {
-	Name  string
-	After []string
+	Name  string   `json:"name"`
+	After []string `json:"after,omitempty"`
 	// Task is what the step runs; TaskName its name (the form graph.json
 	// keeps, since tasks are listed once in Graph.Tasks).
-	Task     *Task `json:"-"`
-	TaskName string
+	Task     *Task  `json:"-"`
+	TaskName string `json:"task_name"`
 	// Uses is the standard step's name when the step uses one.
-	Uses       string
-	Retries    int
-	RetryDelay Duration
-	Backoff    float64
-	Timeout    Duration
+	Uses       string   `json:"uses,omitempty"`
+	Retries    int      `json:"retries"`
+	RetryDelay Duration `json:"retry_delay"`
+	Backoff    float64  `json:"backoff"`
+	Timeout    Duration `json:"timeout"`
 	// Env reaches the task as environment variables (sorted by name);
 	// With holds a standard step's inputs (sorted by name).
-	Env  []Binding
-	With []Binding
+	Env  []Binding `json:"env,omitempty"`
+	With []Binding `json:"with,omitempty"`
 	// When, if not nil, decides per granule whether the step runs.
-	When  *Value
+	When  *Value    `json:"when,omitempty"`
 	Range hcl.Range `json:"-"`
 }
 
 // Binding is a name and its value.
 type Binding struct {
-	Name  string
-	Value Value
+	Name  string `json:"name"`
+	Value Value  `json:"value"`
 }
 
 // Task is something a step runs: a Fargate task definition or a Lambda
@@ -111,37 +111,40 @@ type Binding struct {
 type Task struct {
 	// Name is the task block's name, or "stdlib-NAME" for the platform task
 	// of a standard step.
-	Name string
+	Name string `json:"name"`
 	// RunsOn is "ecs" or "lambda".
-	RunsOn string
+	RunsOn string `json:"runs_on"`
 	// Platform is true for cumulus's own tasks.
-	Platform bool
+	Platform bool `json:"platform,omitempty"`
 	// ResourceName is the ECS family or Lambda function name.
-	ResourceName string
-	Image        string
-	Command      []string
-	Entrypoint   []string
-	Environment  []Binding // static values only
-	CPU          int
-	Memory       int
-	Timeout      Duration
+	ResourceName string    `json:"resource_name"`
+	Image        string    `json:"image,omitempty"`
+	Command      []string  `json:"command,omitempty"`
+	Entrypoint   []string  `json:"entrypoint,omitempty"`
+	Environment  []Binding `json:"environment,omitempty"` // static values only
+	CPU          int       `json:"cpu"`
+	Memory       int       `json:"memory"`
+	Timeout      Duration  `json:"timeout"`
 	// Lambda code: Runtime and Handler, and CodeFile (relative to the
 	// configuration) or, for the platform, the cumulus bootstrap zip.
-	Runtime, Handler, CodeFile string
-	LogGroup                   string
+	Runtime  string `json:"runtime,omitempty"`
+	Handler  string `json:"handler,omitempty"`
+	CodeFile string `json:"code_file,omitempty"`
+	LogGroup string `json:"log_group"`
 	// Roles: for ECS the task role and the execution role, for Lambda the
 	// function's role (in TaskRole).
-	TaskRole, ExecutionRole string
-	Range                   hcl.Range `json:"-"`
+	TaskRole      string    `json:"task_role"`
+	ExecutionRole string    `json:"execution_role,omitempty"`
+	Range         hcl.Range `json:"-"`
 }
 
 // Source is one acquisition poller and its schedule.
 type Source struct {
-	Name       string
-	Task       *Task
-	Every      Duration
-	Pipeline   string
-	Collection string
+	Name       string    `json:"name"`
+	Task       *Task     `json:"task,omitempty"`
+	Every      Duration  `json:"every"`
+	Pipeline   string    `json:"pipeline,omitempty"`
+	Collection string    `json:"collection,omitempty"`
 	Range      hcl.Range `json:"-"`
 }
 

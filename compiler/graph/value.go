@@ -22,18 +22,18 @@ import (
 //   - Expr: any other run-time expression, as HCL source, which cumulus's
 //     step wrapper evaluates per granule.
 type Value struct {
-	Static json.RawMessage `json:",omitempty"`
-	Parts  []Part          `json:",omitempty"`
-	Expr   string          `json:",omitempty"`
+	Static json.RawMessage `json:"static,omitempty"`
+	Parts  []Part          `json:"parts,omitempty"`
+	Expr   string          `json:"expr,omitempty"`
 	// Refs are the run-time references the value uses ("granule.id"),
 	// sorted and unique.
-	Refs []string `json:",omitempty"`
+	Refs []string `json:"refs,omitempty"`
 }
 
 // Part is literal text (Lit) or a run-time reference (Ref, e.g. "granule.id").
 type Part struct {
-	Lit string `json:",omitempty"`
-	Ref string `json:",omitempty"`
+	Lit string `json:"lit,omitempty"`
+	Ref string `json:"ref,omitempty"`
 }
 
 // IsStatic says whether the value is known at compile time.

@@ -44,15 +44,14 @@ type member struct {
 
 // traits keeps only the traits that constrain an input value.
 type traits struct {
-	required        bool
-	sparse          bool
-	uniqueItems     bool
-	length          *bounds
-	rng             *bounds
-	pattern         string
-	enumValue       json.RawMessage // on an enum or intEnum member
-	legacyEnum      []string        // smithy.api#enum on a string shape
-	timestampFormat string
+	required    bool
+	sparse      bool
+	uniqueItems bool
+	length      *bounds
+	rng         *bounds
+	pattern     string
+	enumValue   json.RawMessage // on an enum or intEnum member
+	legacyEnum  []string        // smithy.api#enum on a string shape
 }
 
 // bounds is a length or range trait. Range bounds are BigDecimal in Smithy,
@@ -214,8 +213,6 @@ func (m *Model) parseTraits(raw map[string]json.RawMessage) (traits, error) {
 			for _, d := range defs {
 				t.legacyEnum = append(t.legacyEnum, d.Value)
 			}
-		case "smithy.api#timestampFormat":
-			err = json.Unmarshal(v, &t.timestampFormat)
 		}
 		if err != nil {
 			return t, fmt.Errorf("trait %s: %w", name, err)

@@ -2,6 +2,7 @@ package awsmodel
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -177,7 +178,7 @@ func (v *validator) member(p string, mem *member, n *node) {
 	case "boolean":
 		v.want(p, n, jsonBool, "boolean")
 	case "timestamp":
-		v.timestamp(p, ts, n)
+		v.timestamp(p, n)
 	case "blob":
 		if v.want(p, n, jsonString, "base64 string (blob)") {
 			b, err := base64.StdEncoding.DecodeString(n.str)
@@ -366,35 +367,22 @@ func (v *validator) integer(p string, n *node, bits int) (*big.Int, bool) {
 	return i, true
 }
 
-func (v *validator) timestamp(p string, ts []*traits, n *node) {
-	format := ""
-	for _, t := range ts {
-		if t.timestampFormat != "" {
-			format = t.timestampFormat
-		}
-	}
-	switch {
-	case n.kind == jsonNumber && format != "date-time" && format != "http-date":
+// timestamp accepts what the CLI and the SDKs accept in an input document:
+// epoch seconds as a number, or a date string (RFC 3339, or an HTTP date).
+// The timestampFormat trait only fixes the wire form the SDK then sends.
+func (v *validator) timestamp(p string, n *node) {
+	switch n.kind {
+	case jsonNumber:
 		return
-	case n.kind == jsonString && format != "epoch-seconds":
-		if format != "http-date" {
-			if _, err := time.Parse(time.RFC3339Nano, n.str); err == nil {
-				return
-			}
+	case jsonString:
+		if _, err := time.Parse(time.RFC3339Nano, n.str); err == nil {
+			return
 		}
-		if format != "date-time" {
-			if _, err := time.Parse(http.TimeFormat, n.str); err == nil && format == "http-date" {
-				return
-			}
+		if _, err := time.Parse(http.TimeFormat, n.str); err == nil {
+			return
 		}
 	}
-	want := map[string]string{
-		"":              "a timestamp (epoch seconds, or an RFC 3339 date-time string)",
-		"date-time":     "an RFC 3339 date-time string",
-		"http-date":     "an HTTP date string",
-		"epoch-seconds": "a number of epoch seconds",
-	}[format]
-	v.add(p, KindType, "expected %s, got %s %s", want, n.kind, n.short())
+	v.add(p, KindType, "expected a timestamp (epoch seconds, or an RFC 3339 date-time string), got %s %s", n.kind, n.short())
 }
 
 func (v *validator) enumViolation(p string, s *shape, got string, vals []string) {
@@ -422,7 +410,7 @@ func enumValues(s *shape) []string {
 			continue
 		}
 		var str string
-		if err := jsonUnmarshalString(mem.trait.enumValue, &str); err == nil {
+		if err := json.Unmarshal(mem.trait.enumValue, &str); err == nil {
 			out = append(out, str)
 		} else {
 			out = append(out, strings.TrimSpace(string(mem.trait.enumValue)))
