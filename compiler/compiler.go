@@ -126,6 +126,7 @@ func (c *compilation) task(t *graph.Task) {
 			return
 		}
 		c.add("ecs/"+t.Name+".json", KindECSTaskDefinition, block, td)
+		c.checkSize(t, KindECSTaskDefinition, maxTaskDefinitionBytes, "ECS task definition", "Shorten the task's command and environment, or pass large values in a file.")
 		return
 	}
 	desc := "cumulus: task " + t.Name
@@ -162,6 +163,26 @@ func (c *compilation) lambda(t *graph.Task, block, desc string) {
 		return
 	}
 	c.add("lambda/"+t.Name+".json", KindLambdaFunction, block, f)
+}
+
+// maxTaskDefinitionBytes is ECS's limit on the size of a task definition.
+const maxTaskDefinitionBytes = 64 << 10
+
+// checkSize reports the last artifact added for t when it is larger than AWS
+// accepts: a limit the checker cannot see, since it depends on everything
+// the compiler puts in the document.
+func (c *compilation) checkSize(t *graph.Task, kind string, limit int, what, fix string) {
+	if len(c.artifacts) == 0 {
+		return
+	}
+	a := c.artifacts[len(c.artifacts)-1]
+	if a.Kind != kind || len(a.Data) <= limit {
+		return
+	}
+	rng := t.Range
+	c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Artifact too large for AWS",
+		Detail:  fmt.Sprintf("The %s of %s would be %d bytes; AWS accepts at most %d. %s", what, a.Block, len(a.Data), limit, fix),
+		Subject: &rng})
 }
 
 // Marshal encodes a document the way every artifact is written: indented,

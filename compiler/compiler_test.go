@@ -184,3 +184,30 @@ func TestWriteFailureMidwayKeepsPreviousOutput(t *testing.T) {
 		t.Errorf("temporary folders left behind: %v", leftovers)
 	}
 }
+
+// TestTaskDefinitionTooLarge: a limit only the compiled document shows.
+func TestTaskDefinitionTooLarge(t *testing.T) {
+	src := `bucket "staging" { kind = "private" }
+task "big" {
+  runs_on = "ecs"
+  image   = "daac/big:1"
+  command = ["run", "` + strings.Repeat("x", 70000) + `"]
+}
+pipeline "p" {
+  step "big" {
+    task = task.big
+  }
+}
+`
+	cfg, diags := lang.LoadSources("big", map[string][]byte{"main.cumulus.hcl": []byte(src)}, lang.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = Compile(cfg)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "AWS accepts at most 65536") {
+		t.Fatalf("want a size error, got %v", diags)
+	}
+	if r := diags[0].Subject; r == nil || r.Start.Line != 2 {
+		t.Errorf("the error should point at the task block: %v", r)
+	}
+}
