@@ -57,7 +57,8 @@ type traits struct {
 // bounds is a length or range trait. Range bounds are BigDecimal in Smithy,
 // so they are kept as exact rationals rather than float64.
 type bounds struct {
-	min, max *big.Rat
+	min, max         *big.Rat
+	minText, maxText string // as the model writes them, for messages
 }
 
 // prelude is the subset of Smithy's prelude (smithy.api#...) that a member
@@ -231,9 +232,10 @@ func parseBounds(raw json.RawMessage) (*bounds, error) {
 	}
 	out := &bounds{}
 	for _, p := range []struct {
-		n   *json.Number
-		dst **big.Rat
-	}{{b.Min, &out.min}, {b.Max, &out.max}} {
+		n    *json.Number
+		dst  **big.Rat
+		text *string
+	}{{b.Min, &out.min, &out.minText}, {b.Max, &out.max, &out.maxText}} {
 		if p.n == nil {
 			continue
 		}
@@ -241,7 +243,7 @@ func parseBounds(raw json.RawMessage) (*bounds, error) {
 		if !ok {
 			return nil, fmt.Errorf("bound %q is not a number", p.n.String())
 		}
-		*p.dst = r
+		*p.dst, *p.text = r, p.n.String()
 	}
 	return out, nil
 }

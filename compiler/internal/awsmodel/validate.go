@@ -316,10 +316,10 @@ func (v *validator) length(p string, ts []*traits, n int, unit string) {
 		}
 		r := new(big.Rat).SetInt64(int64(n))
 		if t.length.min != nil && r.Cmp(t.length.min) < 0 {
-			v.add(p, KindLength, "has %d %s; the minimum is %s", n, unit, t.length.min.RatString())
+			v.add(p, KindLength, "has %s; the minimum is %s", plural(n, unit), t.length.minText)
 		}
 		if t.length.max != nil && r.Cmp(t.length.max) > 0 {
-			v.add(p, KindLength, "has %d %s; the maximum is %s", n, unit, t.length.max.RatString())
+			v.add(p, KindLength, "has %s; the maximum is %s", plural(n, unit), t.length.maxText)
 		}
 	}
 }
@@ -330,19 +330,20 @@ func (v *validator) rangeCheck(p string, ts []*traits, r *big.Rat, text string) 
 			continue
 		}
 		if t.rng.min != nil && r.Cmp(t.rng.min) < 0 {
-			v.add(p, KindRange, "%s is below the minimum %s", text, ratText(t.rng.min))
+			v.add(p, KindRange, "%s is below the minimum %s", text, t.rng.minText)
 		}
 		if t.rng.max != nil && r.Cmp(t.rng.max) > 0 {
-			v.add(p, KindRange, "%s is above the maximum %s", text, ratText(t.rng.max))
+			v.add(p, KindRange, "%s is above the maximum %s", text, t.rng.maxText)
 		}
 	}
 }
 
-func ratText(r *big.Rat) string {
-	if r.IsInt() {
-		return r.Num().String()
+// plural writes "1 character", "2 characters"; unit is given plural.
+func plural(n int, unit string) string {
+	if n == 1 {
+		unit = strings.TrimSuffix(unit, "s")
 	}
-	return r.FloatString(6)
+	return strconv.Itoa(n) + " " + unit
 }
 
 // integer checks that n is a whole number written as one (1.0 and 1e3 are
@@ -435,8 +436,8 @@ func suggest(name string, s *shape) string {
 	return ""
 }
 
-// closest returns the candidate nearest to s, if it is near enough to be a
-// plausible typo.
+// closest returns the candidate nearest to s (ignoring case), if it is near
+// enough to be a plausible typo: a third of the letters at most.
 func closest(s string, candidates []string) string {
 	best, bestD := "", 0
 	for _, c := range candidates {
@@ -445,7 +446,7 @@ func closest(s string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if best == "" || bestD > max(2, len(s)/3) {
+	if best == "" || bestD > max(1, len(s)/3) || bestD >= len(s) {
 		return ""
 	}
 	return best
