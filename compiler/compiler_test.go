@@ -211,3 +211,13 @@ pipeline "p" {
 		t.Errorf("the error should point at the task block: %v", r)
 	}
 }
+
+// loadDir loads a configuration, returning its diagnostics only when there
+// are errors.
+func loadDir(dir string) (*lang.Config, error) {
+	cfg, diags := lang.Load(dir, lang.Options{})
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return cfg, nil
+}

@@ -284,6 +284,7 @@ const (
 	RoleDataPipeline         = "dp"     // a Data Pipeline's role
 	RoleDataPipelineResource = "dpres"  // the EC2 instances a Data Pipeline runs its activities on
 	RolePoller               = "poller" // a source's acquisition poller (an ECS task role)
+	RoleScheduler            = "sched"  // what EventBridge assumes to start a poller
 )
 
 func (d *decoder) checkName(rng hcl.Range, what, name string, limit int, service string) {

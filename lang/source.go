@@ -64,7 +64,7 @@ func (c *checker) decodeSource(b *hcl.Block) *Source {
 	if s.Provider != nil {
 		c.checkSourcePath(s, attr["path"])
 	}
-	d.checkRoleName(s.NameRange, c.cfg, s.Name, RolePoller, RoleExecution)
+	d.checkRoleName(s.NameRange, c.cfg, s.Name, RolePoller, RoleExecution, RoleScheduler)
 	d.checkName(s.NameRange, "poller's ECS task definition family", c.cfg.ResourceName(s.Name)+"-poller", maxFamily, "ECS")
 	return s
 }

@@ -79,7 +79,7 @@ func Schedule(g *graph.Graph, s *graph.Source) (*Rule, *Targets) {
 	targets := &Targets{Rule: name, Targets: []Target{{
 		ID:      "poller",
 		Arn:     g.ClusterARN(),
-		RoleArn: g.RoleARN(s.Task.ExecutionRole),
+		RoleArn: g.RoleARN(s.ScheduleRole),
 		EcsParameters: EcsParameters{
 			TaskDefinitionArn: g.TaskDefinitionARN(s.Task.ResourceName),
 			TaskCount:         1,

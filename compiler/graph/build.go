@@ -24,6 +24,7 @@ func Build(cfg *lang.Config) (*Graph, hcl.Diagnostics) {
 		Region:         dep.Region,
 		AccountID:      dep.AccountID,
 		Cluster:        dep.Cluster,
+		Orchestrator:   dep.Orchestrator,
 		Subnets:        append([]string(nil), dep.Subnets...),
 		SecurityGroups: append([]string(nil), dep.SecurityGroups...),
 		LogRetention:   dep.LogRetention,
@@ -214,7 +215,7 @@ func (b *builder) source(s *lang.Source) *Source {
 	}
 	t.TaskRole = b.cfg.RoleName(s.Name, lang.RolePoller)
 	t.ExecutionRole = b.cfg.RoleName(s.Name, lang.RoleExecution)
-	out := &Source{Name: s.Name, Task: t, Every: Duration(s.Every), Range: s.DeclRange}
+	out := &Source{Name: s.Name, Task: t, Every: Duration(s.Every), ScheduleRole: b.cfg.RoleName(s.Name, lang.RoleScheduler), Range: s.DeclRange}
 	if s.Pipeline != nil {
 		out.Pipeline = s.Pipeline.Name
 	}

@@ -40,8 +40,11 @@ type Graph struct {
 	AccountID string `json:"account_id"`
 	// Placeholder lists what was not configured and was given a placeholder
 	// ("account_id", "region"), so backends and deploy know.
-	Placeholder    []string          `json:"placeholder,omitempty"`
-	Cluster        string            `json:"cluster"`
+	Placeholder []string `json:"placeholder,omitempty"`
+	Cluster     string   `json:"cluster"`
+	// Orchestrator is the target deploy uses ("stepfunctions" or
+	// "datapipeline"); compile writes both, and warns only for this one.
+	Orchestrator   string            `json:"orchestrator"`
 	Subnets        []string          `json:"subnets,omitempty"`
 	SecurityGroups []string          `json:"security_groups,omitempty"`
 	LogRetention   int               `json:"log_retention"`
@@ -140,12 +143,14 @@ type Task struct {
 
 // Source is one acquisition poller and its schedule.
 type Source struct {
-	Name       string    `json:"name"`
-	Task       *Task     `json:"task,omitempty"`
-	Every      Duration  `json:"every"`
-	Pipeline   string    `json:"pipeline,omitempty"`
-	Collection string    `json:"collection,omitempty"`
-	Range      hcl.Range `json:"-"`
+	Name string `json:"name"`
+	Task *Task  `json:"task,omitempty"`
+	// ScheduleRole is the role EventBridge assumes to start the poller.
+	ScheduleRole string    `json:"schedule_role"`
+	Every        Duration  `json:"every"`
+	Pipeline     string    `json:"pipeline,omitempty"`
+	Collection   string    `json:"collection,omitempty"`
+	Range        hcl.Range `json:"-"`
 }
 
 // Pipeline returns the pipeline named name, or nil.

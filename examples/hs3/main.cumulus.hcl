@@ -45,6 +45,7 @@ locals {
 deployment {
   prefix          = local.prefix
   region          = "us-west-2"
+  account_id      = "123456789012"  # the account the ARNs in compiled artifacts name
   orchestrator    = "stepfunctions" # or "datapipeline"
   subnets         = ["subnet-0a1b2c3d4e5f60718"]
   security_groups = ["sg-0a1b2c3d4e5f60718"]
