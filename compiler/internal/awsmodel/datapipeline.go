@@ -11,10 +11,10 @@ import (
 // names. Slices that the CLI sends only when the definition has the section
 // are pointers, so "absent" and "empty" stay apart as they do in awscli.
 type apiPipelineInput struct {
-	PipelineID       string            `json:"pipelineId"`
-	PipelineObjects  []apiObject       `json:"pipelineObjects"`
-	ParameterObjects *[]apiParameter   `json:"parameterObjects,omitempty"`
-	ParameterValues  *[]apiParamValue  `json:"parameterValues,omitempty"`
+	PipelineID       string           `json:"pipelineId"`
+	PipelineObjects  []apiObject      `json:"pipelineObjects"`
+	ParameterObjects *[]apiParameter  `json:"parameterObjects,omitempty"`
+	ParameterValues  *[]apiParamValue `json:"parameterValues,omitempty"`
 }
 
 type apiObject struct {

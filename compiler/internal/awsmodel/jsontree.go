@@ -81,8 +81,7 @@ func parseNode(dec *json.Decoder) (*node, error) {
 				}
 				n.elems = append(n.elems, e)
 			}
-			_, err := dec.Token()
-			return n, err
+			return n, closeToken(dec)
 		case '{':
 			n := &node{kind: jsonObject}
 			seen := map[string]bool{}
@@ -104,11 +103,21 @@ func parseNode(dec *json.Decoder) (*node, error) {
 				n.keys = append(n.keys, k)
 				n.vals = append(n.vals, v)
 			}
-			_, err := dec.Token()
-			return n, err
+			return n, closeToken(dec)
 		}
 	}
 	return nil, fmt.Errorf("invalid JSON: unexpected token %v", tok)
+}
+
+// closeToken reads the ] or } that ends a container.
+func closeToken(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	return nil
 }
 
 // get returns the value of key k of an object node, or nil.

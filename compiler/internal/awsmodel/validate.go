@@ -69,6 +69,8 @@ func Errors(vs []Violation) []Violation {
 // violation, not just the first, sorted by path. Member names match exactly
 // (case-sensitive), as the AWS CLI and the wire protocols require. A pattern
 // RE2 cannot run is skipped or relaxed; [Model.UncheckedPatterns] lists them.
+// The document is the API input: a Data Pipeline definition file goes
+// through [DefinitionToAPI] first.
 func (m *Model) ValidateInput(op string, doc []byte) []Violation {
 	v := &validator{m: m}
 	id := m.ops[op]

@@ -77,7 +77,7 @@ func runCompile(e *env, args []string) int {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	fmt.Fprintf(e.stdout, "Compiled %s to %s: %d artifacts and %s.\n", dir, *out, len(res.Artifacts), compiler.ManifestName)
+	fmt.Fprintf(e.stdout, "Wrote %d artifacts and %s to %s:\n", len(res.Artifacts), compiler.ManifestName, *out)
 	for _, k := range names {
 		fmt.Fprintf(e.stdout, "  %-26s %d\n", k, kinds[k])
 	}
