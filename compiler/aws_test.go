@@ -145,3 +145,44 @@ func TestArtifactsThroughAWSCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestModelCheckBites mutates compiled artifacts the way a compiler bug
+// would and makes sure the model check refuses each one: a test that passes
+// on every document proves nothing unless it can fail.
+func TestModelCheckBites(t *testing.T) {
+	res := compileDir(t, filepath.Join("..", "examples", "hs3"))
+	find := func(path string) []byte {
+		for _, a := range res.Artifacts {
+			if a.Path == path {
+				return a.Data
+			}
+		}
+		t.Fatalf("no artifact %s", path)
+		return nil
+	}
+	ecsDoc, lambdaDoc := string(find("ecs/preprocess.json")), string(find("lambda/stdlib-move_granule.json"))
+	for _, tc := range []struct {
+		service, op, doc, want string
+	}{
+		{"ecs", "RegisterTaskDefinition", strings.Replace(ecsDoc, `"containerDefinitions"`, `"containerDefinition"`, 1), "containerDefinition"},
+		{"ecs", "RegisterTaskDefinition", strings.Replace(ecsDoc, `"FARGATE"`, `"FARGAT"`, 1), "FARGAT"},
+		{"ecs", "RegisterTaskDefinition", strings.Replace(ecsDoc, `"essential": true`, `"essential": "yes"`, 1), "essential"},
+		{"lambda", "CreateFunction", strings.Replace(lambdaDoc, `"MemorySize": 1024`, `"MemorySize": 20000`, 1), "MemorySize"},
+		{"lambda", "CreateFunction", strings.Replace(lambdaDoc, `"Role": "arn:aws:iam::123456789012:role/hs3-dev-stdlib-move_granule-fn",`, ``, 1), "Role"},
+		{"lambda", "CreateFunction", strings.Replace(lambdaDoc, `"FunctionName": "hs3-dev-stdlib-move_granule"`, `"FunctionName": "hs3 dev"`, 1), "FunctionName"},
+	} {
+		if tc.doc == ecsDoc || tc.doc == lambdaDoc {
+			t.Fatalf("mutation for %q did not apply: the artifact changed shape", tc.want)
+		}
+		vs := awsmodel.TestModel(t, tc.service).ValidateInput(tc.op, []byte(tc.doc))
+		found := false
+		for _, v := range vs {
+			if strings.Contains(v.String(), tc.want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("mutation %q was not refused; violations: %v", tc.want, vs)
+		}
+	}
+}
