@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cumulus-toolchain/cumulus/lang"
 	"github.com/cumulus-toolchain/cumulus/stdlib"
@@ -49,6 +50,17 @@ func Build(cfg *lang.Config) (*Graph, hcl.Diagnostics) {
 	}
 	b.g = g
 
+	vars, locals := map[string]cty.Value{}, map[string]cty.Value{}
+	for _, v := range cfg.Variables {
+		vars[v.Name] = v.Value
+	}
+	for _, l := range cfg.Locals {
+		locals[l.Name] = l.Value
+	}
+	g.Variables, g.Locals = staticValues(vars), staticValues(locals)
+	for _, c := range cfg.Collections {
+		g.Collections = append(g.Collections, b.collection(c))
+	}
 	for _, t := range cfg.Tasks {
 		b.tasks[t.Name] = b.userTask(t)
 	}

@@ -53,7 +53,13 @@ type Graph struct {
 	// and logs the platform needs ("" when the configuration has none).
 	ArtifactBucket string `json:"artifact_bucket,omitempty"`
 
-	Pipelines []*Pipeline `json:"pipelines,omitempty"`
+	// Variables and Locals are the configuration's values, for evaluating
+	// Expr values at run time in the context they were written in.
+	Variables map[string]json.RawMessage `json:"variables,omitempty"`
+	Locals    map[string]json.RawMessage `json:"locals,omitempty"`
+
+	Collections []*Collection `json:"collections,omitempty"`
+	Pipelines   []*Pipeline   `json:"pipelines,omitempty"`
 	// Tasks are every task a step runs, the users' and the platform's, in
 	// name order.
 	Tasks   []*Task   `json:"tasks,omitempty"`
