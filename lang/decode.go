@@ -595,3 +595,10 @@ func article(noun string) string {
 	}
 	return "a " + noun
 }
+
+// known says whether an attribute evaluates cleanly to a known value (its
+// errors, if any, were reported when it was first evaluated).
+func (d *decoder) known(a *hcl.Attribute) bool {
+	v, diags := a.Expr.Value(d.static)
+	return !diags.HasErrors() && v.IsWhollyKnown() && !v.IsNull()
+}

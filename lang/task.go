@@ -29,6 +29,10 @@ type Task struct {
 	// Build is the folder (relative to the configuration) the simulator
 	// builds Image from; "" when the image is pulled.
 	Build string
+	// LocalCommand is what cumulus simulate runs on this machine instead of
+	// the container or function, where there is no Docker engine or the
+	// user wants a quick loop (argv; relative paths from the configuration).
+	LocalCommand []string
 	// Lambda code: a zip file (relative to the configuration) with a runtime
 	// and handler, when Image is empty.
 	Code, Runtime, Handler string
@@ -39,6 +43,7 @@ var runsOn = []string{"ecs", "lambda"}
 var taskSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "runs_on", Required: true}, {Name: "image"}, {Name: "command"}, {Name: "entrypoint"}, {Name: "environment"},
 	{Name: "cpu"}, {Name: "memory"}, {Name: "timeout"}, {Name: "build"}, {Name: "code"}, {Name: "runtime"}, {Name: "handler"},
+	{Name: "local_command"},
 }}
 
 func (c *checker) decodeTask(b *hcl.Block) *Task {
@@ -58,6 +63,12 @@ func (c *checker) decodeTask(b *hcl.Block) *Task {
 		}
 	}
 	t.Command = d.strings(attr["command"])
+	if a := attr["local_command"]; a != nil {
+		t.LocalCommand = d.strings(a)
+		if len(t.LocalCommand) == 0 && d.known(a) {
+			d.errorf(a.Expr.Range(), "Empty local_command", "local_command is the program and its arguments that cumulus simulate runs on this machine, such as [\"python3\", \"preprocess.py\"]; an empty list runs nothing. Remove it or give the command.")
+		}
+	}
 	t.Entrypoint = d.strings(attr["entrypoint"])
 	if a := attr["environment"]; a != nil {
 		t.Environment = d.stringMap(a)

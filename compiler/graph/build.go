@@ -106,6 +106,8 @@ func (b *builder) userTask(t *lang.Task) *Task {
 		Image:        t.Image,
 		Command:      append([]string(nil), t.Command...),
 		Entrypoint:   append([]string(nil), t.Entrypoint...),
+		LocalCommand: append([]string(nil), t.LocalCommand...),
+		Build:        t.Build,
 		CPU:          t.CPU,
 		Memory:       t.Memory,
 		Timeout:      Duration(t.Timeout),

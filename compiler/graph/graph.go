@@ -126,14 +126,20 @@ type Task struct {
 	// Platform is true for cumulus's own tasks.
 	Platform bool `json:"platform,omitempty"`
 	// ResourceName is the ECS family or Lambda function name.
-	ResourceName string    `json:"resource_name"`
-	Image        string    `json:"image,omitempty"`
-	Command      []string  `json:"command,omitempty"`
-	Entrypoint   []string  `json:"entrypoint,omitempty"`
-	Environment  []Binding `json:"environment,omitempty"` // static values only
-	CPU          int       `json:"cpu"`
-	Memory       int       `json:"memory"`
-	Timeout      Duration  `json:"timeout"`
+	ResourceName string   `json:"resource_name"`
+	Image        string   `json:"image,omitempty"`
+	Command      []string `json:"command,omitempty"`
+	Entrypoint   []string `json:"entrypoint,omitempty"`
+	// LocalCommand is what the simulator runs instead of the container or
+	// function when asked to (or when there is no Docker engine).
+	LocalCommand []string `json:"local_command,omitempty"`
+	// Build is the folder (relative to the configuration) the simulator
+	// builds Image from.
+	Build       string    `json:"build,omitempty"`
+	Environment []Binding `json:"environment,omitempty"` // static values only
+	CPU         int       `json:"cpu"`
+	Memory      int       `json:"memory"`
+	Timeout     Duration  `json:"timeout"`
 	// Lambda code: Runtime and Handler, and CodeFile (relative to the
 	// configuration) or, for the platform, the cumulus bootstrap zip.
 	Runtime  string `json:"runtime,omitempty"`
