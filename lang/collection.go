@@ -94,7 +94,7 @@ func (c *checker) decodeCollection(b *hcl.Block) *Collection {
 	col := &Collection{Decl: newDecl(b, content), Name: b.Labels[0], Duplicates: "error"}
 	c.cfg.register("collection", col.Name, col)
 	col.Version = d.str(attr["version"], "")
-	if a := attr["version"]; a != nil && col.Version == "" && d.eval1(a) {
+	if a := attr["version"]; a != nil && col.Version == "" && d.known(a) {
 		d.errorf(a.Expr.Range(), "Invalid version", "A collection's version must not be empty (CMR requires one); write version = \"1\".")
 	}
 	col.GranuleID = d.regexp(attr["granule_id"])
@@ -125,13 +125,6 @@ func (c *checker) decodeCollection(b *hcl.Block) *Collection {
 	}
 	c.checkSamples(col)
 	return col
-}
-
-// eval1 says whether an attribute evaluates without error (its errors, if
-// any, were reported when it was first evaluated).
-func (d *decoder) eval1(a *hcl.Attribute) bool {
-	v, diags := a.Expr.Value(d.static)
-	return !diags.HasErrors() && v.IsWhollyKnown()
 }
 
 func (c *checker) decodeFile(col *Collection, b *hcl.Block, siblings map[string]hcl.Range) *CollectionFile {

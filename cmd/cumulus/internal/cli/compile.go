@@ -8,7 +8,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/cumulus-toolchain/cumulus/compiler"
-	"github.com/cumulus-toolchain/cumulus/lang"
 )
 
 const compileUsage = `Usage: cumulus compile [OPTIONS] [DIR]
@@ -39,18 +38,10 @@ func runCompile(e *env, args []string) int {
 	cf.register(fs)
 	out := fs.String("o", "out", "output folder")
 	asJSON := fs.Bool("json", false, "print the manifest")
-	pos, code, stop := fs.parse(args)
+	cfg, diags, code, stop := cf.load(e, fs, "compile", args)
 	if stop {
 		return code
 	}
-	dir, ok := oneDir(e, "compile", pos)
-	if !ok {
-		return exitUsage
-	}
-	if cf.noColor {
-		e.color = false
-	}
-	cfg, diags := lang.Load(dir, lang.Options{Vars: cf.vars, Env: e.environ})
 	if diags.HasErrors() {
 		return reportFailure(e, cfg.Files, diags, "Nothing was written.")
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
-	"github.com/cumulus-toolchain/cumulus/lang"
 )
 
 const graphUsage = `Usage: cumulus graph [OPTIONS] [DIR]
@@ -27,18 +26,10 @@ func runGraph(e *env, args []string) int {
 	cf.register(fs)
 	only := fs.String("pipeline", "", "only this pipeline")
 	text := fs.Bool("text", false, "plain text")
-	pos, code, stop := fs.parse(args)
+	cfg, diags, code, stop := cf.load(e, fs, "graph", args)
 	if stop {
 		return code
 	}
-	dir, ok := oneDir(e, "graph", pos)
-	if !ok {
-		return exitUsage
-	}
-	if cf.noColor {
-		e.color = false
-	}
-	cfg, diags := lang.Load(dir, lang.Options{Vars: cf.vars, Env: e.environ})
 	if diags.HasErrors() {
 		return reportFailure(e, cfg.Files, diags, "No graph was drawn.")
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/cumulus-toolchain/cumulus/lang"
 )
 
@@ -72,27 +74,34 @@ type validateResult struct {
 	Diagnostics   []jsonDiagnostic `json:"diagnostics"`
 }
 
+// load parses a command's arguments (its own flags registered on fs
+// beforehand) and loads the configuration in its one folder argument.
+func (c *configFlags) load(e *env, fs *flagSet, cmd string, args []string) (cfg *lang.Config, diags hcl.Diagnostics, code int, stop bool) {
+	pos, code, stop := fs.parse(args)
+	if stop {
+		return nil, nil, code, true
+	}
+	dir, ok := oneDir(e, cmd, pos)
+	if !ok {
+		return nil, nil, exitUsage, true
+	}
+	if c.noColor {
+		e.color = false
+	}
+	cfg, diags = lang.Load(dir, lang.Options{Vars: c.vars, Env: e.environ})
+	return cfg, diags, 0, false
+}
+
 func runValidate(e *env, args []string) int {
 	fs := newFlagSet(e, "validate", validateUsage)
 	var cf configFlags
 	cf.register(fs)
 	asJSON := fs.Bool("json", false, "JSON output")
 	compact := fs.Bool("compact", false, "one line per diagnostic")
-	pos, code, stop := fs.parse(args)
+	cfg, diags, code, stop := cf.load(e, fs, "validate", args)
 	if stop {
 		return code
 	}
-	if len(pos) > 1 {
-		return usageError(e, "validate", "expected at most one folder, got %d: %s", len(pos), strings.Join(pos, " "))
-	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
-	if cf.noColor {
-		e.color = false
-	}
-	cfg, diags := lang.Load(dir, lang.Options{Vars: cf.vars, Env: e.environ})
 	errs, warns := counts(diags)
 	if *asJSON {
 		if err := writeJSON(e.stdout, validateResult{
