@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/cumulus-toolchain/cumulus/stdlib"
@@ -41,11 +42,17 @@ func (g *Graph) Eval(v Value, gr stdlib.Granule, f *stdlib.File) (cty.Value, err
 				return ""
 			}
 			av := obj.GetAttr(attr)
-			if av.Type() != cty.String || av.IsNull() {
-				err = fmt.Errorf("%s is not a string", ref)
+			if av.IsNull() {
+				err = fmt.Errorf("%s has no value here", ref)
 				return ""
 			}
-			return av.AsString()
+			// Numbers (file.size) render as HCL templates render them.
+			sv, cerr := convert.Convert(av, cty.String)
+			if cerr != nil {
+				err = fmt.Errorf("%s cannot be written as text: %w", ref, cerr)
+				return ""
+			}
+			return sv.AsString()
 		})
 		return cty.StringVal(s), err
 	case v.Expr != "":

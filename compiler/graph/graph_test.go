@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cumulus-toolchain/cumulus/lang"
+	"github.com/cumulus-toolchain/cumulus/stdlib"
 )
 
 func build(t *testing.T, src string) *Graph {
@@ -135,5 +136,24 @@ func TestDOTEscapes(t *testing.T) {
 	WriteDOT(&b, []*Pipeline{{Name: `a"b`, Steps: []*Step{{Name: `x\y`, TaskName: "t", Task: &Task{RunsOn: "ecs"}}}}})
 	if !strings.Contains(b.String(), `"cluster_a\"b"`) || !strings.Contains(b.String(), `"a\"b.x\\y"`) {
 		t.Errorf("quotes and backslashes must be escaped:\n%s", b.String())
+	}
+}
+
+func TestEvalTemplateWithNumber(t *testing.T) {
+	g := build(t, `
+bucket "s" { kind = "private" }
+collection "c" {
+  version    = "1"
+  granule_id = "^(G[0-9]+)"
+  bucket     = bucket.s
+  url_path   = "sizes/${file.size}/${granule.id}"
+  file "data" {
+    match = "\\.nc$"
+  }
+}
+`)
+	v, err := g.Eval(*g.Collection("c").URLPath, stdlib.Granule{ID: "G1"}, &stdlib.File{Name: "G1.nc", Size: 2048})
+	if err != nil || v.AsString() != "sizes/2048/G1" {
+		t.Errorf("Eval = %v, %v", v, err)
 	}
 }

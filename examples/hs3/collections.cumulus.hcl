@@ -84,8 +84,8 @@ collection "hs3_avaps" {
     sample   = "HS3_AVAPS_20140917_153012_qc.txt"
   }
 
-  url_path   = "avaps/${granule.date}/${file.name}"
-  duplicates = "version" # keep each delivery, as a new version
+  url_path   = "avaps/${granule.date}" # each file keeps its name under it
+  duplicates = "version"               # keep each delivery, as a new version
 }
 
 # Sources: what the acquisition poller watches, every 15 minutes. New files are

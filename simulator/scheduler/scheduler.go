@@ -32,12 +32,14 @@ type StepRunner interface {
 // Journal records progress durably, so a killed simulation resumes where
 // it was. Every call must be idempotent.
 type Journal interface {
-	AttemptStarted(run Run, step string, attempt int) error
-	AttemptFinished(run Run, step string, attempt int, err error) error
+	AttemptStarted(ctx context.Context, run Run, step string, attempt int) error
+	AttemptFinished(ctx context.Context, run Run, step string, attempt int, err error) error
 	// StepFinished records a step's outcome: its result (nil when it failed
 	// or was skipped, in which case the granule passes through unchanged).
-	StepFinished(run Run, step string, status StepStatus, res *contract.Result) error
-	RunFinished(run Run, status RunStatus) error
+	// A cancelled step is reported too; a journal that resumes runs should
+	// leave it to be run again.
+	StepFinished(ctx context.Context, run Run, step string, status StepStatus, res *contract.Result, err error) error
+	RunFinished(ctx context.Context, run Run, status RunStatus, err error) error
 }
 
 // Clock tells time and waits; tests use a fake one.
@@ -166,7 +168,9 @@ func (s *Scheduler) RunGranule(ctx context.Context, run Run) Outcome {
 	defer release()
 	s.emit(Event{Kind: "run-started", Run: run.ID, Pipeline: run.Pipeline.Name, Granule: run.Granule.ID})
 	out := s.execute(ctx, run)
-	if err := s.Journal.RunFinished(run, out.Status); err != nil && out.Err == nil {
+	// Recorded even when ctx was cancelled: the record is what a restart
+	// resumes from.
+	if err := s.Journal.RunFinished(context.WithoutCancel(ctx), run, out.Status, out.Err); err != nil && out.Err == nil {
 		out.Err = fmt.Errorf("recording the end of run %s: %w", run.ID, err)
 	}
 	ev := Event{Kind: "run-finished", Run: run.ID, Pipeline: run.Pipeline.Name, Granule: run.Granule.ID, Status: string(out.Status), Step: out.Failed}
@@ -238,7 +242,7 @@ func (s *Scheduler) execute(parent context.Context, run Run) Outcome {
 				cancel() // stop the other branches: the run has failed
 			}
 		}
-		if err := s.Journal.StepFinished(run, d.step.Name, d.status, resultPtr(d)); err != nil && out.Err == nil {
+		if err := s.Journal.StepFinished(context.WithoutCancel(ctx), run, d.step.Name, d.status, resultPtr(d), d.err); err != nil && out.Err == nil {
 			out.Err = fmt.Errorf("recording step %s of run %s: %w", d.step.Name, run.ID, err)
 		}
 		s.emit(Event{Kind: "step-finished", Run: run.ID, Pipeline: p.Name, Granule: run.Granule.ID, Step: d.step.Name, Status: string(d.status), Error: errText(d.err)})
@@ -352,7 +356,10 @@ func (s *Scheduler) step(ctx context.Context, run Run, st *graph.Step, in contra
 	}
 	delay := st.RetryDelay.D()
 	for attempt := 1; ; attempt++ {
-		if err := s.Journal.AttemptStarted(run, st.Name, attempt); err != nil {
+		if err := s.Journal.AttemptStarted(ctx, run, st.Name, attempt); err != nil {
+			if ctx.Err() != nil {
+				return StepCancelled, contract.Result{}, ctx.Err()
+			}
 			return StepFailed, contract.Result{}, fmt.Errorf("recording attempt %d of step %s: %w", attempt, st.Name, err)
 		}
 		s.emit(Event{Kind: "attempt-started", Run: run.ID, Pipeline: p.Name, Granule: run.Granule.ID, Step: st.Name, Attempt: attempt})
@@ -364,13 +371,15 @@ func (s *Scheduler) step(ctx context.Context, run Run, st *graph.Step, in contra
 		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		if err == nil {
-			_ = s.Journal.AttemptFinished(run, st.Name, attempt, nil)
+			if jerr := s.Journal.AttemptFinished(context.WithoutCancel(ctx), run, st.Name, attempt, nil); jerr != nil {
+				return StepFailed, contract.Result{}, fmt.Errorf("recording attempt %d of step %s: %w", attempt, st.Name, jerr)
+			}
 			return StepSucceeded, res, nil
 		}
 		if timedOut {
 			err = fmt.Errorf("attempt %d timed out after %s: %w", attempt, st.Timeout.D(), err)
 		}
-		if jerr := s.Journal.AttemptFinished(run, st.Name, attempt, err); jerr != nil {
+		if jerr := s.Journal.AttemptFinished(context.WithoutCancel(ctx), run, st.Name, attempt, err); jerr != nil {
 			return StepFailed, contract.Result{}, fmt.Errorf("recording attempt %d of step %s: %w", attempt, st.Name, jerr)
 		}
 		if ctx.Err() != nil {

@@ -51,14 +51,14 @@ type journal struct {
 	runs     map[string]RunStatus
 }
 
-func (j *journal) AttemptStarted(r Run, step string, n int) error {
+func (j *journal) AttemptStarted(_ context.Context, r Run, step string, n int) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.attempts = append(j.attempts, fmt.Sprintf("%s/%s#%d", r.Granule.ID, step, n))
 	return nil
 }
-func (j *journal) AttemptFinished(Run, string, int, error) error { return nil }
-func (j *journal) StepFinished(r Run, step string, st StepStatus, _ *contract.Result) error {
+func (j *journal) AttemptFinished(context.Context, Run, string, int, error) error { return nil }
+func (j *journal) StepFinished(_ context.Context, r Run, step string, st StepStatus, _ *contract.Result, _ error) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.finished == nil {
@@ -67,7 +67,7 @@ func (j *journal) StepFinished(r Run, step string, st StepStatus, _ *contract.Re
 	j.finished[r.Granule.ID+"/"+step] = st
 	return nil
 }
-func (j *journal) RunFinished(r Run, st RunStatus) error {
+func (j *journal) RunFinished(_ context.Context, r Run, st RunStatus, _ error) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.runs == nil {
