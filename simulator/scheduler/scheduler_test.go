@@ -287,7 +287,9 @@ pipeline "p" {
   }
 }
 `)
-	r := &runner{fn: func(ctx context.Context, s *graph.Step, in contract.Input) (contract.Result, error) { return addFile(s, in), nil }}
+	r := &runner{fn: func(ctx context.Context, s *graph.Step, in contract.Input) (contract.Result, error) {
+		return addFile(s, in), nil
+	}}
 	sch, _, _ := newScheduler(g, r)
 	out := sch.RunGranule(context.Background(), Run{ID: "r", Pipeline: g.Pipeline("p"), Granule: contract.Granule{ID: "G", Collection: "c"}})
 	if out.Status != RunSucceeded || out.Steps["maybe"] != StepSkipped || len(r.seen) != 1 || r.seen[0].Step != "next" {
@@ -297,7 +299,9 @@ pipeline "p" {
 
 func TestResumeSkipsFinishedSteps(t *testing.T) {
 	g := buildGraph(t, fanPipeline)
-	r := &runner{fn: func(ctx context.Context, s *graph.Step, in contract.Input) (contract.Result, error) { return addFile(s, in), nil }}
+	r := &runner{fn: func(ctx context.Context, s *graph.Step, in contract.Input) (contract.Result, error) {
+		return addFile(s, in), nil
+	}}
 	sch, _, _ := newScheduler(g, r)
 	done := map[string]Finished{
 		"sync": {Status: StepSucceeded, Granule: contract.Granule{ID: "G", Files: []contract.File{{Name: "sync.out"}}}},
