@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
 	"github.com/cumulus-toolchain/cumulus/simulator/scheduler"
@@ -16,6 +17,17 @@ type journal struct {
 	store *state.Store
 	// logPath names the log file of an attempt.
 	logPath func(run, step string, attempt int) string
+
+	// The store numbers attempts across processes (an interrupted attempt
+	// keeps its number), the scheduler within this one: numbers maps the
+	// scheduler's to the store's.
+	mu      sync.Mutex
+	numbers map[attemptKey]int
+}
+
+type attemptKey struct {
+	run, step string
+	attempt   int
 }
 
 var _ scheduler.Journal = (*journal)(nil)
@@ -28,11 +40,34 @@ func (j *journal) AttemptStarted(ctx context.Context, run scheduler.Run, step st
 	if j.logPath != nil {
 		log = j.logPath(run.ID, step, attempt)
 	}
-	_, err := j.store.StartAttempt(ctx, run.ID, step, attempt, log)
-	return err
+	a, err := j.store.StartAttempt(ctx, run.ID, step, 0, log) // 0: the store's next number
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.numbers == nil {
+		j.numbers = map[attemptKey]int{}
+	}
+	j.numbers[attemptKey{run.ID, step, attempt}] = a.Number
+	return nil
+}
+
+func (j *journal) number(run, step string, attempt int) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if n, ok := j.numbers[attemptKey{run, step, attempt}]; ok {
+		return n
+	}
+	return attempt
 }
 
 func (j *journal) AttemptFinished(ctx context.Context, run scheduler.Run, step string, attempt int, err error) error {
+	if errors.Is(err, context.Canceled) {
+		// Stopped by the user, not failed: left open, it is marked
+		// interrupted when the run resumes, as after a crash.
+		return nil
+	}
 	res := state.AttemptResult{}
 	if err != nil {
 		res.ExitCode, res.Error = -1, err.Error()
@@ -41,7 +76,7 @@ func (j *journal) AttemptFinished(ctx context.Context, run scheduler.Run, step s
 			res.ExitCode = ec.ExitCode()
 		}
 	}
-	_, ferr := j.store.FinishAttempt(ctx, run.ID, step, attempt, res)
+	_, ferr := j.store.FinishAttempt(ctx, run.ID, step, j.number(run.ID, step, attempt), res)
 	return ferr
 }
 
