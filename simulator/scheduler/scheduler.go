@@ -101,17 +101,24 @@ type Outcome struct {
 
 // Event reports progress, for the live view and --json.
 type Event struct {
-	Time     time.Time
-	Kind     string // "run-started", "attempt-started", "attempt-failed", "step-finished", "run-finished", "notify"
-	Run      string
-	Pipeline string
-	Granule  string
-	Step     string
-	Attempt  int
-	Status   string
-	Error    string
+	Time time.Time `json:"time"`
+	// Kind is "run-started", "attempt-started", "attempt-failed",
+	// "step-finished", "run-finished" or "notify" (and, from acquisition,
+	// "discovered", "staged", "skipped-duplicate", "stage-failed",
+	// "poll-failed").
+	Kind     string `json:"kind"`
+	Run      string `json:"run,omitempty"`
+	Pipeline string `json:"pipeline,omitempty"`
+	Granule  string `json:"granule,omitempty"`
+	Step     string `json:"step,omitempty"`
+	Attempt  int    `json:"attempt,omitempty"`
+	Status   string `json:"status,omitempty"`
+	Error    string `json:"error,omitempty"`
 	// Delay is the wait before the next attempt, after a failed one.
-	Delay time.Duration
+	Delay time.Duration `json:"delay,omitempty"`
+	// Files are where the granule's files are when its run finished
+	// ("bucket/key"), on run-finished events.
+	Files []string `json:"files,omitempty"`
 }
 
 // Scheduler runs granules through pipelines.
@@ -174,6 +181,9 @@ func (s *Scheduler) RunGranule(ctx context.Context, run Run) Outcome {
 		out.Err = fmt.Errorf("recording the end of run %s: %w", run.ID, err)
 	}
 	ev := Event{Kind: "run-finished", Run: run.ID, Pipeline: run.Pipeline.Name, Granule: run.Granule.ID, Status: string(out.Status), Step: out.Failed}
+	for _, f := range out.Granule.Files {
+		ev.Files = append(ev.Files, f.Bucket+"/"+f.Key)
+	}
 	if out.Err != nil {
 		ev.Error = out.Err.Error()
 	}
