@@ -63,7 +63,7 @@ func Schedule(g *graph.Graph, s *graph.Source) (*Rule, *Targets) {
 	block := "source." + s.Name
 	var tags []RuleTag
 	for _, t := range Tags(g, block) {
-		tags = append(tags, RuleTag{Key: t.Key, Value: t.Value})
+		tags = append(tags, RuleTag(t))
 	}
 	rule := &Rule{
 		Name:               name,

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"encoding/json"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -174,8 +173,4 @@ func sourceOf(expr hcl.Expression, files map[string]*hcl.File) string {
 		return string(f.Bytes[r.Start.Byte:r.End.Byte])
 	}
 	return ""
-}
-
-func sortBindings(b []Binding) {
-	sort.Slice(b, func(i, j int) bool { return b[i].Name < b[j].Name })
 }
