@@ -3,11 +3,14 @@ package main
 import (
 	"errors"
 	"flag"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -38,7 +41,8 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": exitsCmd,
+			"exits":    exitsCmd,
+			"ftpserve": ftpserveCmd,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", filepath.Join(root, "examples"))
@@ -70,4 +74,64 @@ func exitsCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// ftpserveCmd is "ftpserve ROOT": start a real FTP server (vsftpd) on
+// 127.0.0.1, anonymous and read-only, serving the machine's files (paths are
+// absolute: without root privileges of its own it cannot chroot), and set
+// FTP_PORT. It stops when the script ends. Scripts guard it with
+// [exec:vsftpd].
+func ftpserveCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: ftpserve ROOT")
+	}
+	root := ts.MkAbs(args[0])
+	ports := freePorts(ts, 11)
+	empty := ts.MkAbs(".vsftpd-empty")
+	ts.Check(os.MkdirAll(empty, 0o555))
+	conf := strings.Join([]string{
+		"listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1",
+		"listen_port=" + strconv.Itoa(ports[0]), "background=NO", "write_enable=NO",
+		"pasv_enable=YES", "pasv_min_port=" + strconv.Itoa(ports[1]), "pasv_max_port=" + strconv.Itoa(ports[1]),
+		// Sandboxes (containers, CI) forbid the namespaces and seccomp
+		// filters vsftpd sets up by default.
+		"seccomp_sandbox=NO", "isolate=NO", "isolate_network=NO",
+		"secure_chroot_dir=" + empty, "syslog_enable=NO",
+		"run_as_launching_user=YES", "anonymous_enable=YES", "local_enable=NO",
+		"no_anon_password=YES", "anon_root=" + root, "max_per_ip=50",
+	}, "\n") + "\n"
+	confFile := ts.MkAbs(".vsftpd.conf")
+	ts.Check(os.WriteFile(confFile, []byte(conf), 0o600))
+	cmd := exec.Command("vsftpd", confFile)
+	ts.Check(cmd.Start())
+	ts.Defer(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i == 50 {
+			ts.Fatalf("vsftpd did not listen on %s: %v", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ts.Setenv("FTP_PORT", strconv.Itoa(ports[0]))
+}
+
+// freePorts finds n distinct free TCP ports on 127.0.0.1.
+func freePorts(ts *testscript.TestScript, n int) []int {
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		ts.Check(err)
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
 }
