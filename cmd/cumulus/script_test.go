@@ -43,6 +43,7 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits":    exitsCmd,
 			"ftpserve": ftpserveCmd,
+			"sleep":    sleepCmd,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", filepath.Join(root, "examples"))
@@ -134,4 +135,14 @@ func freePorts(ts *testscript.TestScript, n int) []int {
 		l.Close()
 	}
 	return ports
+}
+
+// sleepCmd is "sleep DURATION": let a background command get somewhere.
+func sleepCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
 }
