@@ -139,22 +139,29 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if err := s.resume(ctx); err != nil {
 		return sum, err
 	}
-	for {
+	if opts.Once {
 		for _, src := range opts.Config.Sources {
-			if err := s.poll(ctx, src); err != nil {
-				if ctx.Err() != nil {
-					break
+			s.pollReporting(ctx, src)
+		}
+	} else {
+		// Each source on its own schedule, as each poller has its own
+		// EventBridge rule on AWS: first at once, then every `every`.
+		var pollers sync.WaitGroup
+		for _, src := range opts.Config.Sources {
+			pollers.Add(1)
+			go func() {
+				defer pollers.Done()
+				for {
+					s.pollReporting(ctx, src)
+					select {
+					case <-time.After(src.Every):
+					case <-ctx.Done():
+						return
+					}
 				}
-				s.emit(Event{Kind: "poll-failed", Pipeline: pipelineOf(src), Error: err.Error(), Status: src.Name})
-			}
+			}()
 		}
-		if opts.Once || ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-time.After(shortestEvery(opts.Config.Sources)):
-		case <-ctx.Done():
-		}
+		pollers.Wait()
 	}
 	s.wg.Wait()
 	return sum, nil
@@ -165,16 +172,6 @@ func pipelineOf(src *lang.Source) string {
 		return src.Pipeline.Name
 	}
 	return ""
-}
-
-func shortestEvery(sources []*lang.Source) time.Duration {
-	d := 15 * time.Minute
-	for _, s := range sources {
-		if s.Every > 0 && s.Every < d {
-			d = s.Every
-		}
-	}
-	return d
 }
 
 type sim struct {
@@ -269,6 +266,14 @@ func (s *sim) start(ctx context.Context, runID, pipeline string) {
 		run.Pipeline = p
 		s.sched.RunGranule(ctx, run)
 	}()
+}
+
+// pollReporting polls a source and reports a failure as an event: one
+// source failing (a server down) does not stop the others.
+func (s *sim) pollReporting(ctx context.Context, src *lang.Source) {
+	if err := s.poll(ctx, src); err != nil && ctx.Err() == nil {
+		s.emit(Event{Kind: "poll-failed", Pipeline: pipelineOf(src), Error: err.Error(), Status: src.Name})
+	}
 }
 
 // poll lists a source, stages the files of each ready granule and enqueues
