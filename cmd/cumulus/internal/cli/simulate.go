@@ -133,8 +133,12 @@ func describe(ev simulator.Event) string {
 		return line
 	case "notify":
 		return fmt.Sprintf("%-28s notification to %s", ev.Granule, ev.Status)
-	case "stage-failed", "poll-failed", "skipped-duplicate":
-		return fmt.Sprintf("%-28s %s %s", ev.Granule, ev.Kind, ev.Error)
+	case "poll-failed":
+		return fmt.Sprintf("source %s: polling failed (it is polled again on its schedule): %s", ev.Status, ev.Error)
+	case "stage-failed":
+		return fmt.Sprintf("%-28s staging failed (retried at the next poll): %s", ev.Granule, ev.Error)
+	case "skipped-duplicate":
+		return fmt.Sprintf("%-28s already ingested; skipped as its collection's duplicates policy says", ev.Granule)
 	}
 	return ""
 }
