@@ -23,6 +23,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Layout of the folder a store owns:
@@ -128,7 +129,7 @@ func openStore(ctx context.Context, dir string, log *slog.Logger) (*store, error
 	}
 	path := filepath.Join(dir, indexFile)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: wait})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("s3local: %s is in use by another process (another simulation on the same folder?): %w", path, err)
 	}
 	if err != nil {

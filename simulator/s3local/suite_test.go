@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -365,9 +366,12 @@ func testMultipart(t *testing.T, ep endpoint) {
 	c := newClient(t, ep)
 	mustBuckets(t, c, "staging")
 	data := randomBytes(3, 20<<20+12345) // ~20 MB: four full parts and a short one
-	up := manager.NewUploader(c, func(u *manager.Uploader) { u.PartSize = 5 << 20 })
+	tm := transfermanager.New(c, func(o *transfermanager.Options) {
+		o.PartSizeBytes = 5 << 20
+		o.MultipartUploadThreshold = 5 << 20
+	})
 	// A plain io.Reader, as a download stream would be.
-	out, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String("big.h5"), Body: io.MultiReader(bytes.NewReader(data))})
+	out, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: aws.String("staging"), Key: aws.String("big.h5"), Body: io.MultiReader(bytes.NewReader(data))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,10 +416,11 @@ func testMultipart(t *testing.T, ep endpoint) {
 	if !bytes.Equal(b, data[5<<20-10:5<<20+10]) {
 		t.Error("range across a part boundary differs")
 	}
-	// The manager's downloader reads in parallel ranges.
-	buf := manager.NewWriteAtBuffer(nil)
-	dl := manager.NewDownloader(c, func(d *manager.Downloader) { d.PartSize = 5 << 20 })
-	if _, err := dl.Download(ctx, buf, &s3.GetObjectInput{Bucket: aws.String("staging"), Key: aws.String("big.h5")}); err != nil {
+	// The transfer manager's download in parallel ranges.
+	buf := tmtypes.NewWriteAtBuffer(nil)
+	_, err = tm.DownloadObject(ctx, &transfermanager.DownloadObjectInput{Bucket: aws.String("staging"), Key: aws.String("big.h5"), WriterAt: buf},
+		func(o *transfermanager.Options) { o.GetObjectType = tmtypes.GetObjectRanges })
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(buf.Bytes(), data) {
@@ -543,7 +548,11 @@ func testConcurrentUploads(t *testing.T, ep endpoint) {
 	c := newClient(t, ep)
 	mustBuckets(t, c, "staging")
 	const n = 12
-	up := manager.NewUploader(c, func(u *manager.Uploader) { u.PartSize = 5 << 20; u.Concurrency = 3 })
+	tm := transfermanager.New(c, func(o *transfermanager.Options) {
+		o.PartSizeBytes = 5 << 20
+		o.MultipartUploadThreshold = 5 << 20
+		o.Concurrency = 3
+	})
 	data := make([][]byte, n)
 	for i := range n {
 		size := 200_000 * (i + 1)
@@ -557,7 +566,7 @@ func testConcurrentUploads(t *testing.T, ep endpoint) {
 	for i := range n {
 		wg.Go(func() {
 			key := fmt.Sprintf("concurrent/%d", i)
-			_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: bytes.NewReader(data[i])})
+			_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: bytes.NewReader(data[i])})
 			if err != nil {
 				errs <- fmt.Errorf("upload %d: %w", i, err)
 			}

@@ -12,13 +12,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 
 	"github.com/cumulus-toolchain/cumulus/simulator/stage"
 )
 
-// BenchmarkStaging compares Upload with a bare copy: the SDK's upload
+// BenchmarkStaging compares Upload with a bare copy: the SDK's transfer
 // manager sending the same bytes, from the same kind of stream (a plain
 // io.Reader, as a download is), with the same part size and concurrency,
 // to the same embedded endpoint. The difference is what staging adds:
@@ -68,16 +67,17 @@ func BenchmarkStaging(b *testing.B) {
 		for _, alg := range []stage.Algorithm{stage.MD5, stage.Cksum} {
 			want := stage.Checksum{Algorithm: alg, Value: checksumOf(b, alg, data)}
 			b.Run(fmt.Sprintf("size=%dMiB/source=%s/want=%s", size>>20, tc.src.name, alg), func(b *testing.B) {
-				up := manager.NewUploader(c, func(u *manager.Uploader) {
-					u.PartSize = stage.DefaultPartSize
-					u.Concurrency = stage.DefaultConcurrency
+				up := transfermanager.New(c, func(o *transfermanager.Options) {
+					o.PartSizeBytes = stage.DefaultPartSize
+					o.MultipartUploadThreshold = stage.DefaultPartSize // as Stager sets it
+					o.Concurrency = stage.DefaultConcurrency
 				})
 				s, err := stage.New(c, stage.Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
 				bare := func() {
-					_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String("bare"), Body: open()})
+					_, err := up.UploadObject(ctx, &transfermanager.UploadObjectInput{Bucket: aws.String("staging"), Key: aws.String("bare"), Body: open()})
 					if err != nil {
 						b.Fatal(err)
 					}

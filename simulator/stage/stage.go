@@ -1,6 +1,6 @@
 // Package stage owns the staging copy: streaming one file into the staging
-// bucket through the AWS SDK's S3 upload manager (multipart above a part
-// size), computing its checksums on the way, verifying the provider's
+// bucket through the AWS SDK's S3 transfer manager (multipart above a
+// part size), computing its checksums on the way, verifying the provider's
 // checksum when there is one, and riding out an S3 endpoint that fails for
 // a while. It is the same code against the embedded endpoint, MinIO or AWS;
 // the completed upload is what raises the S3 event that starts a pipeline
@@ -31,7 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -39,7 +39,7 @@ import (
 type Options struct {
 	// PartSize is the size of a multipart upload's parts: a file larger
 	// than this goes up as a multipart upload. Each upload in flight holds
-	// up to Concurrency+1 parts in memory. Default 8 MiB; S3's minimum is
+	// up to Concurrency+2 parts in memory. Default 8 MiB; S3's minimum is
 	// 5 MiB.
 	PartSize int64
 	// Concurrency is how many parts of one file are sent at once. Default 4.
@@ -65,6 +65,9 @@ const (
 	DefaultMaxAttempts = 12
 	DefaultMaxBackoff  = 5 * time.Second
 )
+
+// minPartSize is S3's minimum size of a part (but the last).
+const minPartSize = 5 << 20
 
 // Result describes a staged file.
 type Result struct {
@@ -107,12 +110,11 @@ func (e *ChecksumError) Error() string {
 func (e *ChecksumError) Is(target error) bool { return target == ErrChecksumMismatch }
 
 // Stager stages files into S3 with one client and one set of Options. It
-// is safe for concurrent use, and reusing one keeps part buffers between
-// uploads.
+// is safe for concurrent use.
 type Stager struct {
-	client   *s3.Client
-	opts     Options
-	uploader *manager.Uploader
+	client *s3.Client
+	opts   Options
+	tm     *transfermanager.Client
 	// s3opts applies our retry policy to every request Stager makes,
 	// leaving the client's own configuration alone for its other users.
 	s3opts func(*s3.Options)
@@ -126,8 +128,8 @@ func New(client *s3.Client, opts Options) (*Stager, error) {
 	if opts.PartSize == 0 {
 		opts.PartSize = DefaultPartSize
 	}
-	if opts.PartSize < manager.MinUploadPartSize {
-		return nil, fmt.Errorf("stage: part size %d is below S3's minimum of %d bytes", opts.PartSize, manager.MinUploadPartSize)
+	if opts.PartSize < minPartSize {
+		return nil, fmt.Errorf("stage: part size %d is below S3's minimum of %d bytes", opts.PartSize, minPartSize)
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
@@ -158,14 +160,19 @@ func New(client *s3.Client, opts Options) (*Stager, error) {
 		opts:   opts,
 		s3opts: func(o *s3.Options) { o.Retryer = retryer },
 	}
-	s.uploader = manager.NewUploader(client, func(u *manager.Uploader) {
-		u.PartSize = opts.PartSize
-		u.Concurrency = opts.Concurrency
-		// We abort a failed multipart upload ourselves: the manager
-		// would abort with the caller's context, which is often the
-		// very thing that was cancelled.
-		u.LeavePartsOnError = true
-		u.ClientOptions = append(u.ClientOptions, s.s3opts)
+	// The transfer manager has no per-request client options: it sends
+	// every request through s3API, which adds ours.
+	s.tm = transfermanager.New(s3API{s}, func(o *transfermanager.Options) {
+		o.PartSizeBytes = opts.PartSize
+		// Multipart from one full part on, as Upload's doc says (the
+		// transfer manager's default threshold is two parts).
+		o.MultipartUploadThreshold = opts.PartSize
+		o.Concurrency = opts.Concurrency
+		// FailTimeout stays 0: the transfer manager then aborts a failed
+		// multipart upload with the caller's context, which s3API's
+		// AbortMultipartUpload detaches from its cancellation. A
+		// FailTimeout would abort with a fresh context.Background one,
+		// dropping the caller's values.
 	})
 	return s, nil
 }
@@ -190,7 +197,7 @@ const cleanupTimeout = 30 * time.Second
 
 // Upload streams r into bucket/key: in one PUT when it is shorter than a
 // part, as a multipart upload otherwise, reading r once and holding at most
-// Concurrency+1 parts (and 4 MiB waiting to be hashed). It returns the size
+// Concurrency+2 parts (and 4 MiB waiting to be hashed). It returns the size
 // and checksums of what it read.
 //
 // When want is not zero, the data must have that checksum: on a mismatch
@@ -208,16 +215,14 @@ func (s *Stager) Upload(ctx context.Context, bucket, key string, r io.Reader, wa
 	src := newHashingReader(r, want.Algorithm)
 	defer src.finish()
 
-	out, err := s.uploader.Upload(ctx, &s3.PutObjectInput{
+	out, err := s.tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
 		Bucket: aws.String(bucket),
 		Key:    aws.String(key),
 		Body:   src,
 	})
 	if err != nil {
-		var mu manager.MultiUploadFailure
-		if errors.As(err, &mu) && mu.UploadID() != "" {
-			s.abort(ctx, bucket, key, mu.UploadID())
-		}
+		// A multipart upload begun has been aborted by then: the transfer
+		// manager aborts it through s3API.AbortMultipartUpload.
 		if src.err != nil {
 			return Result{}, fmt.Errorf("stage: %s: reading the source: %w", where, src.err)
 		}
@@ -246,18 +251,6 @@ func (s *Stager) Upload(ctx context.Context, bucket, key string, r io.Reader, wa
 	return res, nil
 }
 
-func (s *Stager) abort(ctx context.Context, bucket, key, uploadID string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
-	}, s.s3opts)
-	if err != nil {
-		s.opts.Logger.Warn("stage: could not abort a failed multipart upload; its parts stay in the bucket until aborted",
-			"bucket", bucket, "key", key, "upload_id", uploadID, "err", err)
-	}
-}
-
 func (s *Stager) remove(ctx context.Context, bucket, key string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
@@ -267,14 +260,14 @@ func (s *Stager) remove(ctx context.Context, bucket, key string) error {
 
 // hashingReader computes the checksums of what is read through it, off
 // the reading goroutine: Read copies the data into a small set of buffers
-// and returns, and one goroutine per algorithm hashes them. The upload
+// and returns, and one goroutine per algorithm hashes them. The transfer
 // manager reads parts on a single goroutine, so hashing there would make
 // each part wait for MD5 and SHA-256 in turn (MD5 alone runs at about the
 // speed of the whole copy); this way the hashes keep pace in parallel, and
 // the reader only waits when they fall hashBacklog buffers behind.
 //
-// It is deliberately not an io.Seeker: the upload manager would then read
-// parts through io.SectionReader, bypassing Read and so the hashes.
+// It is deliberately not an io.Seeker: the transfer manager would then seek
+// it to learn its size, which a stream cannot tell.
 type hashingReader struct {
 	r   io.Reader
 	n   int64
@@ -407,4 +400,69 @@ func (r loggingRetryer) RetryDelay(attempt int, err error) (time.Duration, error
 		r.log.Warn("stage: S3 request failed; retrying", "attempt", attempt, "max_attempts", r.MaxAttempts(), "wait", d, "err", err)
 	}
 	return d, derr
+}
+
+// s3API is the client the transfer manager sends its requests through:
+// Stager's client, with Stager's retry policy added to every request, as
+// the transfer manager offers no client options of its own to add it with.
+// It implements every method the transfer manager may call, so none goes
+// out without the policy.
+type s3API struct{ s *Stager }
+
+var _ transfermanager.S3APIClient = s3API{}
+
+// with returns fns and the Stager's options, in a new slice: the transfer
+// manager shares fns between its goroutines.
+func (a s3API) with(fns []func(*s3.Options)) []func(*s3.Options) {
+	return append(fns[:len(fns):len(fns)], a.s.s3opts)
+}
+
+func (a s3API) PutObject(ctx context.Context, in *s3.PutObjectInput, fns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	return a.s.client.PutObject(ctx, in, a.with(fns)...)
+}
+
+func (a s3API) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, fns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
+	return a.s.client.CreateMultipartUpload(ctx, in, a.with(fns)...)
+}
+
+func (a s3API) UploadPart(ctx context.Context, in *s3.UploadPartInput, fns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	return a.s.client.UploadPart(ctx, in, a.with(fns)...)
+}
+
+func (a s3API) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, fns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	return a.s.client.CompleteMultipartUpload(ctx, in, a.with(fns)...)
+}
+
+// AbortMultipartUpload is how the transfer manager aborts a multipart
+// upload that failed. It runs even when ctx is done, since the caller's
+// context is often the very thing that was cancelled, bounded by
+// cleanupTimeout instead. A failure is logged and not returned: the
+// transfer manager would fold it into the error Upload returns, flattened
+// to text, losing the cause (a cancellation above all) that callers test
+// with errors.Is.
+func (a s3API) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, fns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	out, err := a.s.client.AbortMultipartUpload(ctx, in, a.with(fns)...)
+	if err != nil {
+		a.s.opts.Logger.Warn("stage: could not abort a failed multipart upload; its parts stay in the bucket until aborted",
+			"bucket", aws.ToString(in.Bucket), "key", aws.ToString(in.Key), "upload_id", aws.ToString(in.UploadId), "err", err)
+		return &s3.AbortMultipartUploadOutput{}, nil
+	}
+	return out, nil
+}
+
+// The transfer manager's uploads make none of these requests; they are
+// here so that its interface is met, with the policy all the same.
+
+func (a s3API) GetObject(ctx context.Context, in *s3.GetObjectInput, fns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return a.s.client.GetObject(ctx, in, a.with(fns)...)
+}
+
+func (a s3API) HeadObject(ctx context.Context, in *s3.HeadObjectInput, fns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	return a.s.client.HeadObject(ctx, in, a.with(fns)...)
+}
+
+func (a s3API) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, fns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	return a.s.client.ListObjectsV2(ctx, in, a.with(fns)...)
 }

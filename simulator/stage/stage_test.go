@@ -401,6 +401,52 @@ func TestUploadGivesUpWhenS3KeepsFailing(t *testing.T) {
 	assertAbsent(t, client(t, srv.URL()), "G6/never")
 }
 
+// When the abort of a failed multipart upload fails too, Upload still
+// returns the failure's cause, a cancellation here, and logs the upload
+// it leaves behind.
+func TestUploadFailedAbortIsLoggedNotReturned(t *testing.T) {
+	srv := startS3(t)
+	// Every abort fails.
+	proxy := newFlakyProxy(t, srv.URL(), func(_ int64, r *http.Request) bool {
+		return r.Method == http.MethodDelete && r.URL.Query().Has("uploadId")
+	})
+	var logs syncBuffer
+	s, err := stage.New(client(t, proxy.URL), stage.Options{
+		PartSize: 5 << 20, MaxAttempts: 2, MaxBackoff: time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	data := randomBytes(8, 11<<20)
+	var read atomic.Int64
+	src := readFunc(func(p []byte) (int, error) {
+		if read.Load() > 6<<20 {
+			cancel()
+		}
+		n, err := bytes.NewReader(data[read.Load():]).Read(p)
+		read.Add(int64(n))
+		return n, err
+	})
+	_, err = s.Upload(ctx, "staging", "G7/stuck", src, stage.Checksum{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if !strings.Contains(logs.String(), "could not abort a failed multipart upload") || !strings.Contains(logs.String(), "G7/stuck") ||
+		!strings.Contains(logs.String(), "InternalError") {
+		t.Errorf("the failed abort was not logged:\n%s", logs.String())
+	}
+	ups, err := client(t, srv.URL()).ListMultipartUploads(t.Context(), &s3.ListMultipartUploadsInput{Bucket: aws.String("staging")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups.Uploads) != 1 {
+		t.Errorf("%d multipart uploads in the bucket, want the 1 whose abort failed", len(ups.Uploads))
+	}
+}
+
 func TestNewRejectsATinyPartSize(t *testing.T) {
 	isolateAWSEnv(t)
 	c := client(t, "http://127.0.0.1:1")
