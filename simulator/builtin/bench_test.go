@@ -7,23 +7,6 @@ import (
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
 )
 
-// BenchmarkHash measures each algorithm's own speed, the bound on how fast
-// checksum and sync_granule can go once S3 is fast enough.
-func BenchmarkHash(b *testing.B) {
-	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
-	for _, alg := range Algorithms() {
-		b.Run(alg, func(b *testing.B) {
-			h, _ := newHash(alg)
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				h.Reset()
-				h.Write(data)
-				_ = sumString(alg, h)
-			}
-		})
-	}
-}
-
 // BenchmarkChecksumStep measures the checksum step end to end on a 16 MiB
 // file: streamed from the S3 endpoint through the SDK and hashed.
 func BenchmarkChecksumStep(b *testing.B) {

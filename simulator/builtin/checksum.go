@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
+	"github.com/cumulus-toolchain/cumulus/stdlib/checksum"
 )
 
 // Checksum is the checksum step: it computes `algorithm` (md5, sha1,
@@ -32,7 +33,11 @@ func Checksum(ctx context.Context, env Env, in contract.Input) (contract.Result,
 	if err != nil {
 		return contract.Result{}, err
 	}
-	alg, verify := args.string("algorithm"), args.bool("verify")
+	alg, err := checksum.ParseAlgorithm(args.string("algorithm"))
+	if err != nil {
+		return contract.Result{}, fatalf("%s: %w", step, err)
+	}
+	verify := args.bool("verify")
 	g := cloneGranule(in.Granule)
 	log := env.logger().With("step", step, "granule", g.ID)
 
@@ -57,17 +62,17 @@ func Checksum(ctx context.Context, env Env, in contract.Input) (contract.Result,
 		}
 		if verify {
 			var known []knownSum
-			if f.ChecksumType == alg && f.Checksum != "" {
-				known = append(known, knownSum{sidecarSum: sidecarSum{Alg: alg, Value: f.Checksum}, From: "the granule's record"})
+			if recorded, err := checksum.ParseAlgorithm(f.ChecksumType); err == nil && recorded == alg && f.Checksum != "" {
+				known = append(known, knownSum{SidecarSum: checksum.SidecarSum{Algorithm: alg, Value: f.Checksum}, From: "the granule's record"})
 			}
 			for _, s := range fromSidecars[i] {
-				if s.Alg == alg {
+				if s.Algorithm == alg {
 					s.From = fmt.Sprintf("sidecar %q", s.From)
 					known = append(known, s)
 				}
 			}
 			for _, k := range known {
-				if !sameSum(alg, sum, k.Value) {
+				if !checksum.Equal(alg, sum, k.Value) {
 					return contract.Result{}, fatalf("granule %s: checksum mismatch for file %q (%s): %s says %s %s, computed %s",
 						g.ID, f.Name, s3url(f.Bucket, f.Key), k.From, alg, k.Value, sum)
 				}
@@ -76,7 +81,7 @@ func Checksum(ctx context.Context, env Env, in contract.Input) (contract.Result,
 				log.Debug("checksum verified", "file", f.Name, "algorithm", alg)
 			}
 		}
-		f.Checksum, f.ChecksumType, f.Size = sum, alg, n
+		f.Checksum, f.ChecksumType, f.Size = sum, string(alg), n
 	}
 	log.Info("checksums computed", "algorithm", alg, "files", len(g.Files))
 	return contract.Result{Granule: g, Outputs: map[string]any{"files": outputFiles(g)}}, nil

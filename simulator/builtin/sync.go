@@ -8,6 +8,7 @@ import (
 
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
+	"github.com/cumulus-toolchain/cumulus/stdlib/checksum"
 )
 
 // SyncGranule is sync_granule. Acquisition has already staged the granule's
@@ -64,16 +65,16 @@ func SyncGranule(ctx context.Context, env Env, in contract.Input) (contract.Resu
 		f := &g.Files[i]
 		for _, s := range known[i] {
 			if verify {
-				got, _, err := hashObject(ctx, env.S3, f.Bucket, f.Key, s.Alg)
+				got, _, err := hashObject(ctx, env.S3, f.Bucket, f.Key, s.Algorithm)
 				if err != nil {
 					return contract.Result{}, fmt.Errorf("granule %s: verifying file %q: %w", g.ID, f.Name, err)
 				}
-				if !sameSum(s.Alg, got, s.Value) {
+				if !checksum.Equal(s.Algorithm, got, s.Value) {
 					return contract.Result{}, fatalf("granule %s: checksum mismatch for file %q (%s): sidecar %q says %s %s, the staged file's is %s",
-						g.ID, f.Name, s3url(f.Bucket, f.Key), s.From, s.Alg, s.Value, got)
+						g.ID, f.Name, s3url(f.Bucket, f.Key), s.From, s.Algorithm, s.Value, got)
 				}
 			}
-			f.Checksum, f.ChecksumType = s.Value, s.Alg
+			f.Checksum, f.ChecksumType = s.Value, string(s.Algorithm)
 		}
 	}
 	log.Info("granule staged", "files", len(g.Files), "verified", verify)
@@ -82,7 +83,7 @@ func SyncGranule(ctx context.Context, env Env, in contract.Input) (contract.Resu
 
 // knownSum is a checksum a sidecar gives for a file.
 type knownSum struct {
-	sidecarSum
+	checksum.SidecarSum
 	From string // the sidecar's name
 }
 
@@ -112,21 +113,21 @@ func sidecarSums(ctx context.Context, env Env, c *graph.Collection, g contract.G
 		if err != nil {
 			return nil, fmt.Errorf("granule %s: sidecar %q: %w", g.ID, sc.Name, err)
 		}
-		sums, err := parseSidecar(content, sc.Name)
+		sums, err := checksum.ParseSidecar(content, sc.Name)
 		if err != nil {
 			return nil, fatalf("granule %s: sidecar %q (%s) is not a checksum file: %w", g.ID, sc.Name, s3url(sc.Bucket, sc.Key), err)
 		}
 		matched := 0
 		for _, j := range targets {
 			name := g.Files[j].Name
-			s, ok := sumFor(sums, name)
+			s, ok := checksum.SumFor(sums, name)
 			if !ok || s.Name == "" && len(targets) > 1 && stem(sc.Name) != name {
 				// A bare checksum with several candidate files goes only to
 				// the one the sidecar is named after ("x.nc" for "x.nc.md5").
 				continue
 			}
 			matched++
-			known[j] = append(known[j], knownSum{sidecarSum: s, From: sc.Name})
+			known[j] = append(known[j], knownSum{SidecarSum: s, From: sc.Name})
 		}
 		if matched == 0 {
 			names := make([]string, len(targets))

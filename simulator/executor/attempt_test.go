@@ -99,8 +99,16 @@ func TestVerifier(t *testing.T) {
 			t.Errorf("%s %q: %v", tc.typ, tc.checksum, err)
 		}
 	}
-	if _, err := newVerifier("abc", "cksum"); err == nil {
+	if _, err := newVerifier("abc", "crc32c"); err == nil {
 		t.Error("an unknown checksum type was accepted")
+	}
+	if _, err := newVerifier("abc", "cksum"); err == nil {
+		t.Error("a cksum that is not a decimal CRC was accepted")
+	}
+	if v, err := newVerifier("0930766865", "CKSUM"); err != nil {
+		t.Error(err)
+	} else if v.Write([]byte("123456789")); v.check() != nil {
+		t.Errorf("cksum: %v", v.check())
 	}
 	if _, err := newVerifier("abc", ""); err == nil {
 		t.Error("an untyped checksum of no known length was accepted")

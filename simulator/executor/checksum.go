@@ -1,71 +1,57 @@
 package executor
 
 import (
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
 	"os"
-	"strings"
+
+	"github.com/cumulus-toolchain/cumulus/stdlib/checksum"
 )
 
 // uploadChecksumType is the checksum computed for uploaded outputs: SHA-256,
 // the strongest of the types granule documents commonly carry.
-const uploadChecksumType = "sha256"
-
-// newHash returns the hash of a checksum type as granule documents name it.
-func newHash(typ string) (hash.Hash, error) {
-	switch strings.ToLower(strings.ReplaceAll(typ, "-", "")) {
-	case "md5":
-		return md5.New(), nil
-	case "sha1":
-		return sha1.New(), nil
-	case "sha256":
-		return sha256.New(), nil
-	case "sha512":
-		return sha512.New(), nil
-	}
-	return nil, fmt.Errorf("unsupported checksum type %q (md5, sha1, sha256 and sha512 are)", typ)
-}
+const uploadChecksumType = string(checksum.SHA256)
 
 // verifier hashes what is written to it and checks it against a checksum.
 type verifier struct {
 	hash.Hash
-	typ, want string
+	want  checksum.Checksum // canonical
+	given string            // the checksum as the granule wrote it
 }
 
-// newVerifier returns nil when f has no checksum: nothing to verify.
-func newVerifier(checksum, typ string) (*verifier, error) {
-	if checksum == "" {
+// newVerifier returns nil when f has no checksum: nothing to verify. The
+// checksum may be hex (as archives write it) or base64 (as S3 does); an
+// untyped one is told by its length in hex.
+func newVerifier(value, typ string) (*verifier, error) {
+	if value == "" {
 		return nil, nil
 	}
+	var alg checksum.Algorithm
 	if typ == "" {
-		// An untyped checksum is told by its length in hex.
-		typ = map[int]string{32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}[len(checksum)]
-		if typ == "" {
-			return nil, fmt.Errorf("checksum %q has no type and its length says none", checksum)
+		var ok bool
+		if alg, ok = checksum.InferHex(value); !ok {
+			return nil, fmt.Errorf("checksum %q has no type and its length says none", value)
+		}
+	} else {
+		var err error
+		if alg, err = checksum.ParseAlgorithm(typ); err != nil {
+			return nil, err
 		}
 	}
-	h, err := newHash(typ)
+	want, err := checksum.Normalize(checksum.Checksum{Algorithm: alg, Value: value})
 	if err != nil {
 		return nil, err
 	}
-	return &verifier{Hash: h, typ: typ, want: checksum}, nil
+	return &verifier{Hash: checksum.New(alg), want: want, given: value}, nil
 }
 
-// check compares the sum with the checksum, written in hex (as archives
-// do) or base64 (as S3 does).
+// check compares the sum with the checksum.
 func (v *verifier) check() error {
-	sum := v.Sum(nil)
-	if strings.EqualFold(v.want, hex.EncodeToString(sum)) || v.want == base64.StdEncoding.EncodeToString(sum) {
-		return nil
+	if got := checksum.Format(v.want.Algorithm, v.Sum(nil)); got != v.want.Value {
+		return fmt.Errorf("%s checksum mismatch: got %s, want %s", v.want.Algorithm, got, v.given)
 	}
-	return fmt.Errorf("%s checksum mismatch: got %s, want %s", v.typ, hex.EncodeToString(sum), v.want)
+	return nil
 }
 
 // fileChecksum is the size and uploadChecksumType checksum (hex) of a file.
@@ -75,10 +61,10 @@ func fileChecksum(path string) (size int64, sum string, err error) {
 		return 0, "", err
 	}
 	defer f.Close()
-	h := sha256.New()
+	h := checksum.New(checksum.SHA256)
 	n, err := io.Copy(h, f)
 	if err != nil {
 		return 0, "", fmt.Errorf("hashing %s: %w", path, err)
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	return n, checksum.Format(checksum.SHA256, h.Sum(nil)), nil
 }

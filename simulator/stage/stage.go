@@ -17,8 +17,6 @@ package stage
 
 import (
 	"context"
-	"crypto/md5"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
@@ -33,6 +31,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cumulus-toolchain/cumulus/stdlib/checksum"
 )
 
 // Options tune a Stager. The zero value is ready to use.
@@ -208,7 +208,7 @@ func (s *Stager) Upload(ctx context.Context, bucket, key string, r io.Reader, wa
 	where := fmt.Sprintf("s3://%s/%s", bucket, key)
 	if !want.IsZero() {
 		var err error
-		if want, err = normalize(want); err != nil {
+		if want, err = checksum.Normalize(want); err != nil {
 			return Result{}, fmt.Errorf("stage: %s: %w", where, err)
 		}
 	}
@@ -234,14 +234,14 @@ func (s *Stager) Upload(ctx context.Context, bucket, key string, r io.Reader, wa
 		Bucket:    bucket,
 		Key:       key,
 		Size:      src.n,
-		MD5:       format(MD5, src.md5.Sum(nil)),
-		SHA256:    format(SHA256, src.sha256.Sum(nil)),
+		MD5:       checksum.Format(MD5, src.md5.Sum(nil)),
+		SHA256:    checksum.Format(SHA256, src.sha256.Sum(nil)),
 		ETag:      aws.ToString(out.ETag),
 		VersionID: aws.ToString(out.VersionID),
 		Parts:     len(out.CompletedParts),
 	}
 	if !want.IsZero() {
-		res.Checksum = Checksum{want.Algorithm, src.sum(want.Algorithm)}
+		res.Checksum = Checksum{Algorithm: want.Algorithm, Value: src.sum(want.Algorithm)}
 		if res.Checksum.Value != want.Value {
 			cerr := &ChecksumError{Bucket: bucket, Key: key, Algorithm: want.Algorithm, Want: want.Value, Got: res.Checksum.Value}
 			cerr.CleanupErr = s.remove(ctx, bucket, key)
@@ -294,10 +294,10 @@ const (
 )
 
 func newHashingReader(r io.Reader, alg Algorithm) *hashingReader {
-	h := &hashingReader{r: r, md5: md5.New(), sha256: sha256.New(), free: make(chan []byte, hashBacklog)}
+	h := &hashingReader{r: r, md5: checksum.New(MD5), sha256: checksum.New(SHA256), free: make(chan []byte, hashBacklog)}
 	hs := []hash.Hash{h.md5, h.sha256}
 	if alg != "" && alg != MD5 && alg != SHA256 {
-		h.extra = newHash(alg)
+		h.extra = checksum.New(alg)
 		hs = append(hs, h.extra)
 	}
 	for _, hh := range hs {
@@ -379,11 +379,11 @@ func (h *hashingReader) finish() {
 func (h *hashingReader) sum(a Algorithm) string {
 	switch {
 	case a == MD5:
-		return format(MD5, h.md5.Sum(nil))
+		return checksum.Format(MD5, h.md5.Sum(nil))
 	case a == SHA256:
-		return format(SHA256, h.sha256.Sum(nil))
+		return checksum.Format(SHA256, h.sha256.Sum(nil))
 	default:
-		return format(a, h.extra.Sum(nil))
+		return checksum.Format(a, h.extra.Sum(nil))
 	}
 }
 
