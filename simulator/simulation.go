@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +43,12 @@ type Options struct {
 	NoDocker bool
 	// Env is the process environment (credentials for providers).
 	Env []string
+	// Providers replaces providers by local folders for this simulation
+	// (provider name -> folder): their sources are read from the folder,
+	// at the same paths, as if it were the server's root. It lets a
+	// configuration written for a real server run against a copy of its
+	// tree, with nothing to install.
+	Providers map[string]string
 	// Events receives progress (safe for concurrent use).
 	Events func(Event)
 	Logger *slog.Logger
@@ -54,6 +61,9 @@ type Event = scheduler.Event
 // Summary is what a simulation did.
 type Summary struct {
 	Discovered, Staged, Succeeded, Failed, Cancelled int
+	// PollFailures counts polls of a source that failed (a server down, a
+	// missing folder).
+	PollFailures int
 	// Failures name each failed run: granule, pipeline, step, error.
 	Failures []scheduler.Event
 	// Dir is the simulation folder, for the logs.
@@ -201,6 +211,8 @@ func (s *sim) event(e Event) {
 		s.sum.Discovered++
 	case "staged":
 		s.sum.Staged++
+	case "poll-failed":
+		s.sum.PollFailures++
 	case "run-finished":
 		switch scheduler.RunStatus(e.Status) {
 		case scheduler.RunSucceeded:
@@ -268,6 +280,21 @@ func (s *sim) start(ctx context.Context, runID, pipeline string) {
 	}()
 }
 
+// localised returns src read from a local folder when its provider is
+// replaced (Options.Providers): a copy, the configuration is not changed.
+func (s *sim) localised(src *lang.Source) *lang.Source {
+	root, ok := s.opts.Providers[src.Provider.Name]
+	if !ok {
+		return src
+	}
+	p := *src.Provider
+	p.Protocol, p.Host, p.Port, p.Username, p.Password = "local", "", 0, "", ""
+	local := *src
+	local.Provider = &p
+	local.Path = filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(src.Path, "/")))
+	return &local
+}
+
 // pollReporting polls a source and reports a failure as an event: one
 // source failing (a server down) does not stop the others.
 func (s *sim) pollReporting(ctx context.Context, src *lang.Source) {
@@ -282,6 +309,7 @@ func (s *sim) poll(ctx context.Context, src *lang.Source) error {
 	if src.Provider == nil || src.Collection == nil || src.Pipeline == nil {
 		return nil // the checker reported it
 	}
+	src = s.localised(src)
 	lister, err := acquire.New(src.Provider, s.opts.Config.Dir, s.client, acquire.WithLogger(s.log), acquire.WithEnv(s.opts.Env))
 	if err != nil {
 		return fmt.Errorf("source %s: %w", src.Name, err)

@@ -11,6 +11,10 @@ task "preprocess" {
   environment = {
     LOG_LEVEL = "info"
   }
+  # What cumulus simulate runs instead of the container on a machine
+  # without Docker (or with -no-docker): a script that follows the same
+  # step contract.
+  local_command = ["./preprocess/preprocess.sh"]
 }
 
 # What happens to each granule: a graph of steps. A step starts when every

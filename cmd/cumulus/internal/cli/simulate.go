@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,10 @@ Options:
   -s3-endpoint URL  Use this S3 endpoint (MinIO, say) instead of the embedded
                     one; credentials from the standard AWS variables.
   -no-docker        Run tasks only through their local_command.
+  -provider NAME=DIR
+                    Read provider NAME's sources from the local folder DIR
+                    (the server's tree, at the same paths) instead of the
+                    server (repeatable); e.g. examples/hs3's bundled demo tree.
   -json             One JSON event per line on stdout.
   -var NAME=VALUE   Set a variable (repeatable).
   -var-file FILE    Read variables from a file (repeatable).
@@ -52,6 +57,8 @@ func runSimulate(e *env, args []string) int {
 	endpoint := fs.String("s3-endpoint", "", "S3 endpoint")
 	noDocker := fs.Bool("no-docker", false, "local commands only")
 	asJSON := fs.Bool("json", false, "JSON events")
+	providers := providerFlags{}
+	fs.Var(providers, "provider", "replace a provider by a local folder: NAME=DIR")
 	cfg, diags, code, stop := cf.load(e, fs, "simulate", args)
 	if stop {
 		return code
@@ -65,6 +72,15 @@ func runSimulate(e *env, args []string) int {
 		return reportFailure(e, cfg.Files, diags, "Nothing was run.")
 	}
 	printDiagnostics(e, cfg.Files, diags)
+	for name := range providers {
+		if cfg.Provider(name) == nil {
+			var names []string
+			for _, p := range cfg.Providers {
+				names = append(names, p.Name)
+			}
+			return usageError(e, "simulate", "-provider names %q, but the configuration has no such provider; its providers: %s", name, joinOr(names))
+		}
+	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -83,7 +99,7 @@ func runSimulate(e *env, args []string) int {
 	}
 	sum, err := simulator.Run(ctx, simulator.Options{
 		Config: cfg, Graph: g, Dir: *dir, S3Endpoint: *endpoint, Once: *once, NoDocker: *noDocker,
-		Env: e.environ, Events: events, Logger: slog.New(slog.DiscardHandler),
+		Env: e.environ, Providers: providers, Events: events, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cumulus simulate: %v\n", err)
@@ -92,6 +108,9 @@ func runSimulate(e *env, args []string) int {
 	if !*asJSON {
 		fmt.Fprintf(e.stdout, "\n%d granules discovered, %d staged: %d succeeded, %d failed, %d stopped.\n",
 			sum.Discovered, sum.Staged, sum.Succeeded, sum.Failed, sum.Cancelled)
+		if sum.PollFailures > 0 {
+			fmt.Fprintf(e.stdout, "%s failed; see above.\n", plural(sum.PollFailures, "poll"))
+		}
 		for _, f := range sum.Failures {
 			fmt.Fprintf(e.stdout, "  %s (%s) failed at step %s: %s\n", f.Granule, f.Pipeline, f.Step, f.Error)
 		}
@@ -103,7 +122,7 @@ func runSimulate(e *env, args []string) int {
 			fmt.Fprintln(e.stdout, "Stopped; run the same command again to resume.")
 		}
 		return 130
-	case sum.Failed > 0:
+	case sum.Failed > 0 || sum.PollFailures > 0:
 		return exitFailed
 	}
 	return exitOK
@@ -141,4 +160,24 @@ func describe(ev simulator.Event) string {
 		return fmt.Sprintf("%-28s already ingested; skipped as its collection's duplicates policy says", ev.Granule)
 	}
 	return ""
+}
+
+// providerFlags collects -provider NAME=DIR.
+type providerFlags map[string]string
+
+func (p providerFlags) String() string { return "" }
+
+func (p providerFlags) Set(v string) error {
+	name, dir, ok := strings.Cut(v, "=")
+	if !ok || name == "" || dir == "" {
+		return fmt.Errorf("%q is not NAME=DIR; write -provider ghrc_ftp=examples/hs3/demo", v)
+	}
+	// Relative to where the command runs, as users type it (sources of a
+	// local provider are otherwise relative to the configuration).
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	p[name] = abs
+	return nil
 }
