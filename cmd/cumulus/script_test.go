@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,7 @@ func TestScript(t *testing.T) {
 			"exits":    exitsCmd,
 			"ftpserve": ftpserveCmd,
 			"sleep":    sleepCmd,
+			"minio":    minioCmd,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", filepath.Join(root, "examples"))
@@ -145,4 +147,40 @@ func sleepCmd(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+// minioCmd is "minio": start a real MinIO server on 127.0.0.1 with a
+// temporary folder, and set MINIO_URL and the AWS credential variables the
+// S3 client reads. It stops when the script ends. Scripts guard it with
+// [exec:minio].
+func minioCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: minio")
+	}
+	ports := freePorts(ts, 2)
+	dir := ts.MkAbs(".minio")
+	ts.Check(os.MkdirAll(dir, 0o700))
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	cmd := exec.Command("minio", "server", dir, "--address", addr, "--console-address", "127.0.0.1:"+strconv.Itoa(ports[1]), "--quiet")
+	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER=cumulus-test", "MINIO_ROOT_PASSWORD=cumulus-test-secret", "MINIO_BROWSER=off")
+	ts.Check(cmd.Start())
+	ts.Defer(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := "http://" + addr
+	for i := 0; ; i++ {
+		resp, err := http.Get(url + "/minio/health/live")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if i == 100 {
+			ts.Fatalf("MinIO did not become ready on %s: %v", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ts.Setenv("MINIO_URL", url)
+	ts.Setenv("AWS_ACCESS_KEY_ID", "cumulus-test")
+	ts.Setenv("AWS_SECRET_ACCESS_KEY", "cumulus-test-secret")
+	ts.Setenv("AWS_REGION", "us-east-1")
 }
