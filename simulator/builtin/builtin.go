@@ -139,6 +139,24 @@ type inputs struct {
 // this for the configuration already; doing it again here catches an
 // executor or a hand-written CUMULUS_WITH that sends something else, and a
 // bad input is fatal because retrying sends the same.
+// begin is what every step does first: check the environment it needs,
+// read and check its inputs against its contract, and find the granule's
+// collection.
+func (e Env) begin(step string, needStaging bool, in contract.Input) (inputs, *graph.Collection, error) {
+	if err := e.check(step, needStaging); err != nil {
+		return inputs{}, nil, err
+	}
+	args, err := readInputs(step, in.With)
+	if err != nil {
+		return inputs{}, nil, err
+	}
+	c, err := e.collection(in.Granule)
+	if err != nil {
+		return inputs{}, nil, err
+	}
+	return args, c, nil
+}
+
 func readInputs(step string, with map[string]any) (inputs, error) {
 	st, ok := stdlib.LookupStep(step)
 	if !ok {

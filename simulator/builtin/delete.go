@@ -22,14 +22,7 @@ import (
 // Outputs: deleted, the staging keys deleted, in the granule's file order.
 func DeleteStaged(ctx context.Context, env Env, in contract.Input) (contract.Result, error) {
 	const step = "delete_staged"
-	if err := env.check(step, true); err != nil {
-		return contract.Result{}, err
-	}
-	args, err := readInputs(step, in.With)
-	if err != nil {
-		return contract.Result{}, err
-	}
-	c, err := env.collection(in.Granule)
+	args, c, err := env.begin(step, true, in)
 	if err != nil {
 		return contract.Result{}, err
 	}

@@ -26,14 +26,7 @@ import (
 // Outputs: files, the granule's files as staged.
 func SyncGranule(ctx context.Context, env Env, in contract.Input) (contract.Result, error) {
 	const step = "sync_granule"
-	if err := env.check(step, false); err != nil {
-		return contract.Result{}, err
-	}
-	args, err := readInputs(step, in.With)
-	if err != nil {
-		return contract.Result{}, err
-	}
-	c, err := env.collection(in.Granule)
+	args, c, err := env.begin(step, false, in)
 	if err != nil {
 		return contract.Result{}, err
 	}
