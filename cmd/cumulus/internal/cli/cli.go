@@ -29,7 +29,10 @@ type env struct {
 	environ        []string
 	// color says whether diagnostics on stderr may use ANSI colours.
 	color bool
-	width uint
+	// liveStdout says whether stdout is a terminal a status line can be
+	// redrawn on.
+	liveStdout bool
+	width      uint
 }
 
 type command struct {
@@ -55,6 +58,7 @@ func commands() []*command {
 func Main(args []string) int {
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, environ: os.Environ(), width: 78}
 	e.color = isTerminal(os.Stderr) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	e.liveStdout = isTerminal(os.Stdout) && os.Getenv("TERM") != "dumb"
 	return run(e, args)
 }
 

@@ -85,6 +85,8 @@ func runSimulate(e *env, args []string) int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	var mu sync.Mutex
+	live := e.liveStdout && !*asJSON
+	prog := &progress{}
 	events := func(ev simulator.Event) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -93,8 +95,15 @@ func runSimulate(e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "%s\n", b)
 			return
 		}
+		prog.add(ev)
+		if live {
+			fmt.Fprint(e.stdout, "\r\033[K") // the status line gives way to the event
+		}
 		if line := describe(ev); line != "" {
 			fmt.Fprintln(e.stdout, line)
+		}
+		if live {
+			fmt.Fprint(e.stdout, prog.line())
 		}
 	}
 	sum, err := simulator.Run(ctx, simulator.Options{
@@ -104,6 +113,9 @@ func runSimulate(e *env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cumulus simulate: %v\n", err)
 		return exitFailed
+	}
+	if live {
+		fmt.Fprint(e.stdout, "\r\033[K")
 	}
 	if !*asJSON {
 		fmt.Fprintf(e.stdout, "\n%d granules discovered, %d staged: %d succeeded, %d failed, %d stopped.\n",
@@ -180,4 +192,34 @@ func (p providerFlags) Set(v string) error {
 	}
 	p[name] = abs
 	return nil
+}
+
+// progress counts granules per state for the live status line: discovered,
+// staged, running, done, failed.
+type progress struct {
+	discovered, staged, running, succeeded, failed int
+}
+
+func (p *progress) add(ev simulator.Event) {
+	switch ev.Kind {
+	case "discovered":
+		p.discovered++
+	case "staged":
+		p.staged++
+	case "run-started":
+		p.running++
+	case "run-finished":
+		p.running--
+		switch ev.Status {
+		case "succeeded":
+			p.succeeded++
+		case "failed":
+			p.failed++
+		}
+	}
+}
+
+// line is the status line shown under the events on a terminal.
+func (p *progress) line() string {
+	return fmt.Sprintf("-- %d discovered, %d staged, %d running, %d done, %d failed", p.discovered, p.staged, max(0, p.running), p.succeeded, p.failed)
 }
