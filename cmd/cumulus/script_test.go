@@ -1,21 +1,28 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cumulus-toolchain/cumulus/cmd/cumulus/internal/cli"
+	"github.com/cumulus-toolchain/cumulus/simulator/s3local"
 )
 
 // update rewrites the golden sections of the scripts (cmp stdout/stderr
@@ -46,6 +53,7 @@ func TestScript(t *testing.T) {
 			"ftpserve": ftpserveCmd,
 			"sleep":    sleepCmd,
 			"minio":    minioCmd,
+			"s3flaky":  s3flakyCmd,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", filepath.Join(root, "examples"))
@@ -183,4 +191,34 @@ func minioCmd(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("AWS_ACCESS_KEY_ID", "cumulus-test")
 	ts.Setenv("AWS_SECRET_ACCESS_KEY", "cumulus-test-secret")
 	ts.Setenv("AWS_REGION", "us-east-1")
+}
+
+// s3flakyCmd is "s3flaky N": start an S3 endpoint (the simulator's embedded
+// one, in its own folder) behind a proxy that answers 500 InternalError to
+// the first N requests, and set S3_URL to the proxy: S3 failing for a while,
+// as it sometimes does.
+func s3flakyCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: s3flaky N")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	srv, err := s3local.Start(context.Background(), ts.MkAbs(".s3flaky"))
+	ts.Check(err)
+	ts.Defer(func() { _ = srv.Close() })
+	target, err := url.Parse(srv.URL())
+	ts.Check(err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var failed atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failed.Add(1) <= int32(n) {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected by the test</Message></Error>`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	ts.Defer(front.Close)
+	ts.Setenv("S3_URL", front.URL)
 }

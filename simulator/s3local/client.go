@@ -1,9 +1,13 @@
 package s3local
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"net"
 	"net/url"
 
@@ -75,6 +79,15 @@ func Client(ctx context.Context, endpoint string) (*s3.Client, error) {
 		// Objects without a stored checksum are normal here (the embedded
 		// endpoint, MinIO); the SDK would log a line for each download.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		// An endpoint failing for a while (MinIO restarting, a busy disk)
+		// should be ridden out, not fail a granule: more attempts than the
+		// SDK's default three, and no retry token bucket, which stops
+		// retrying after a burst of failures, just when retries are needed.
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 10
+			so.MaxBackoff = 5 * time.Second
+			so.RateLimiter = ratelimit.None
+		})
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
