@@ -2,7 +2,9 @@ package simulator
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -40,10 +42,15 @@ func (b builtinFailure) Unwrap() error { return b.error }
 
 func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.Step, in contract.Input) (contract.Result, error) {
 	logPath := r.LogPath(in.Granule.ID, p.Name, s.Name, in.Attempt)
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return contract.Result{}, fmt.Errorf("creating the log folder: %w", err)
-	}
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The granule's first step: its log folder is made once, not per
+		// attempt (folder operations are most of a quick step's cost).
+		if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+			return contract.Result{}, fmt.Errorf("creating the log folder: %w", err)
+		}
+		log, err = os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	}
 	if err != nil {
 		return contract.Result{}, fmt.Errorf("opening the step's log: %w", err)
 	}
@@ -72,11 +79,14 @@ func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.St
 		return contract.Result{}, builtinFailure{err}
 	}
 	work := filepath.Join(r.workDir, in.Granule.ID, p.Name, s.Name, fmt.Sprint(in.Attempt))
-	if err := os.RemoveAll(work); err != nil {
-		return contract.Result{}, fmt.Errorf("clearing the attempt's folder: %w", err)
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return contract.Result{}, fmt.Errorf("creating the attempt's folder: %w", err)
+	if err := os.Mkdir(work, 0o755); err != nil {
+		// Left by an interrupted attempt, or its parents are missing.
+		if err := os.RemoveAll(work); err != nil {
+			return contract.Result{}, fmt.Errorf("clearing the attempt's folder: %w", err)
+		}
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			return contract.Result{}, fmt.Errorf("creating the attempt's folder: %w", err)
+		}
 	}
 	res, err := exec.Run(ctx, executor.Job{Task: s.Task, Input: in, WorkDir: work, Files: r.files, Log: log, Timeout: s.Timeout.D()})
 	if err == nil && !r.keepWork {
