@@ -735,9 +735,18 @@ func (s *store) PutObject(bucket, key string, meta map[string]string, input io.R
 		}
 		return result, err
 	}
-	id, n, sum, err := s.writeBlob(input, size)
-	if err != nil {
+	if _, err := s.storeObject(bucket, key, input, size, meta, conditions); err != nil {
 		return result, err
+	}
+	return result, nil
+}
+
+// storeObject writes r as one blob and records it as bucket/key; the blob
+// is removed again when the record cannot be written.
+func (s *store) storeObject(bucket, key string, r io.Reader, size int64, meta map[string]string, conditions *gofakes3.PutConditions) (objectRecord, error) {
+	id, n, sum, err := s.writeBlob(r, size)
+	if err != nil {
+		return objectRecord{}, err
 	}
 	rec := objectRecord{
 		Size:     n,
@@ -748,9 +757,9 @@ func (s *store) PutObject(bucket, key string, meta map[string]string, input io.R
 	}
 	if err := s.putRecord(bucket, key, rec, conditions); err != nil {
 		s.removeBlobs(id)
-		return result, err
+		return objectRecord{}, err
 	}
-	return result, nil
+	return rec, nil
 }
 
 // putRecord indexes rec under key, replacing (and later removing the data
@@ -797,19 +806,8 @@ func (s *store) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map
 	}
 	// A copy gets blobs of its own rather than sharing the source's, so
 	// deleting either never needs reference counting.
-	id, n, sum, err := s.writeBlob(src.Contents, src.Size)
+	rec, err := s.storeObject(dstBucket, dstKey, src.Contents, src.Size, meta, nil)
 	if err != nil {
-		return result, err
-	}
-	rec := objectRecord{
-		Size:     n,
-		ETag:     hex.EncodeToString(sum),
-		Modified: s.now().UTC(),
-		Meta:     keepMeta(meta),
-		Segments: []segment{{Blob: id, Size: n}},
-	}
-	if err := s.putRecord(dstBucket, dstKey, rec, nil); err != nil {
-		s.removeBlobs(id)
 		return result, err
 	}
 	return gofakes3.CopyObjectResult{ETag: `"` + rec.ETag + `"`, LastModified: gofakes3.NewContentTime(rec.Modified)}, nil
