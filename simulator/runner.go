@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
 
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/simulator/builtin"
@@ -30,15 +34,22 @@ type stepRunner struct {
 	workDir, logDir string
 	// keepWork keeps attempt folders after success (for inspection).
 	keepWork bool
+	logger   *slog.Logger
+	// events reports what the user should know (nil: nothing).
+	events func(scheduler.Event)
+	// warned holds the tasks already said to run through local_command.
+	warned sync.Map
+	// patterns caches the collections' file patterns (string -> *Regexp).
+	patterns sync.Map
 }
 
 var _ scheduler.StepRunner = (*stepRunner)(nil)
 
-// builtinFailure marks built-in steps' fatal errors for the scheduler.
-type builtinFailure struct{ error }
+// fatalError marks the errors no retry can mend, for the scheduler.
+type fatalError struct{ error }
 
-func (b builtinFailure) Fatal() bool   { return true }
-func (b builtinFailure) Unwrap() error { return b.error }
+func (b fatalError) Fatal() bool   { return true }
+func (b fatalError) Unwrap() error { return b.error }
 
 func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.Step, in contract.Input) (contract.Result, error) {
 	logPath := r.LogPath(in.Granule.ID, p.Name, s.Name, in.Attempt)
@@ -65,7 +76,7 @@ func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.St
 		if err != nil {
 			fmt.Fprintf(log, "stdlib.%s failed: %v\n", s.Uses, err)
 			if builtin.IsFatal(err) {
-				return res, builtinFailure{err}
+				return res, fatalError{err}
 			}
 			return res, err
 		}
@@ -76,7 +87,7 @@ func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.St
 	exec, err := r.executorFor(s.Task)
 	if err != nil {
 		fmt.Fprintln(log, err)
-		return contract.Result{}, builtinFailure{err}
+		return contract.Result{}, fatalError{err}
 	}
 	work := filepath.Join(r.workDir, in.Granule.ID, p.Name, s.Name, fmt.Sprint(in.Attempt))
 	if err := os.Mkdir(work, 0o755); err != nil {
@@ -88,11 +99,46 @@ func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.St
 			return contract.Result{}, fmt.Errorf("creating the attempt's folder: %w", err)
 		}
 	}
-	res, err := exec.Run(ctx, executor.Job{Task: s.Task, Input: in, WorkDir: work, Files: r.files, Log: log, Timeout: s.Timeout.D()})
-	if err == nil && !r.keepWork {
-		_ = os.RemoveAll(work) // only a failed attempt's folder is worth keeping
+	job := executor.Job{Task: s.Task, Input: in, WorkDir: work, Files: r.files, Log: log, Timeout: s.Timeout.D()}
+	res, err := exec.Run(ctx, job)
+	if err != nil && exec == r.docker && len(s.Task.LocalCommand) > 0 && errors.Is(err, executor.ErrCannotRun) {
+		// The image is not here and cannot be built (no registry, say): the
+		// task's local_command is the stand-in the user wrote for exactly
+		// this machine, so a missing image need not stop the pipeline.
+		fmt.Fprintf(log, "%v\nrunning the task's local_command instead\n", err)
+		r.warnLocal(s.Task.Name, err)
+		res, err = r.process.Run(ctx, job)
+	}
+	if err == nil {
+		r.classify(&res.Granule)
+		if !r.keepWork {
+			_ = os.RemoveAll(work) // only a failed attempt's folder is worth keeping
+		}
+	}
+	var exit *executor.ExitError
+	if err != nil && !errors.As(err, &exit) && !executor.Retryable(err, nil) {
+		// A task that cannot run here, or that wrote a malformed result,
+		// would fail the same way on every retry. Exit codes stay
+		// retryable: the language has no list of transient codes yet, so
+		// `retries` applies to any failure, as States.ALL does.
+		return res, fatalError{err}
 	}
 	return res, err
+}
+
+// warnLocal says once per task that it runs through its local_command
+// because its image is not available.
+func (r *stepRunner) warnLocal(task string, err error) {
+	if _, done := r.warned.LoadOrStore(task, true); done {
+		return
+	}
+	if r.logger != nil {
+		r.logger.Warn("image unavailable; running the task's local_command", "task", task, "err", err)
+	}
+	if r.events != nil {
+		r.events(scheduler.Event{Time: time.Now(), Kind: "warning", Step: task,
+			Error: fmt.Sprintf("task.%s runs through its local_command: %v", task, err)})
+	}
 }
 
 // executorFor picks where a task runs.
@@ -114,4 +160,43 @@ func (r *stepRunner) executorFor(t *graph.Task) (executor.Executor, error) {
 // LogPath is the log file of one attempt of one step of one granule.
 func (r *stepRunner) LogPath(granule, pipeline, step string, attempt int) string {
 	return filepath.Join(r.logDir, pipeline, granule, fmt.Sprintf("%s.%d.log", step, attempt))
+}
+
+// classify gives the files a task wrote the type of the first of their
+// collection's file blocks whose pattern matches their name, as acquisition
+// does for the files it finds (and as NASA's Cumulus does for a processing
+// step's outputs), so that move_granule archives them by their block.
+func (r *stepRunner) classify(g *contract.Granule) {
+	var c *graph.Collection
+	for i := range g.Files {
+		f := &g.Files[i]
+		if f.Type != "" {
+			continue
+		}
+		if c == nil {
+			if c = r.env.Graph.Collection(g.Collection); c == nil {
+				return
+			}
+		}
+		for _, fb := range c.Files {
+			if re := r.pattern(fb.Match); re != nil && re.MatchString(f.Name) {
+				f.Type = fb.Name
+				break
+			}
+		}
+	}
+}
+
+// pattern is a file block's compiled regular expression (nil if it does
+// not compile, which validate has already reported).
+func (r *stepRunner) pattern(expr string) *regexp.Regexp {
+	if re, ok := r.patterns.Load(expr); ok {
+		return re.(*regexp.Regexp)
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil
+	}
+	r.patterns.Store(expr, re)
+	return re
 }

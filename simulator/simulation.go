@@ -127,6 +127,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		files:    executor.S3Files{Client: client},
 		workDir:  filepath.Join(dir, "work"),
 		logDir:   filepath.Join(dir, "logs"),
+		logger:   log,
 	}
 	if !opts.NoDocker {
 		if d, err := executor.NewDocker(executor.DockerOptions{BaseDir: opts.Config.Dir, Network: "host", Logger: log}); err == nil {
@@ -139,6 +140,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 	}
 	s := &sim{opts: opts, log: log, store: store, client: client, staging: staging, sum: &sum}
+	runner.events = s.event
 	s.sched = &scheduler.Scheduler{Graph: g, Runner: runner, Journal: &journal{store: store, logPath: func(run, step string, attempt int) string { return "" }}, Clock: wallClock{}, Log: log, Events: s.event}
 	s.stager, err = stage.New(client, stage.Options{Logger: log})
 	if err != nil {

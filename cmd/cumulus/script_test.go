@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cumulus-toolchain/cumulus/cmd/cumulus/internal/cli"
+	"github.com/cumulus-toolchain/cumulus/simulator/executor"
 	"github.com/cumulus-toolchain/cumulus/simulator/s3local"
 )
 
@@ -54,10 +57,23 @@ func TestScript(t *testing.T) {
 			"sleep":    sleepCmd,
 			"minio":    minioCmd,
 			"s3flaky":  s3flakyCmd,
+			"gobuild":  gobuildCmd,
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "docker" {
+				return dockerAnswers(), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", filepath.Join(root, "examples"))
 			env.Setenv("NO_COLOR", "1")
+			// The scripts' cumulus finds the same Docker engine as the test.
+			for _, k := range []string{"DOCKER_HOST", "DOCKER_API_VERSION", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"} {
+				if v, ok := os.LookupEnv(k); ok {
+					env.Setenv(k, v)
+				}
+			}
 			return nil
 		},
 	})
@@ -221,4 +237,33 @@ func s3flakyCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}))
 	ts.Defer(front.Close)
 	ts.Setenv("S3_URL", front.URL)
+}
+
+// dockerAnswers says whether a Docker engine answers, once per test binary:
+// the condition [docker] of the scripts that run containers.
+var dockerAnswers = sync.OnceValue(func() bool {
+	d, err := executor.NewDocker(executor.DockerOptions{})
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return d.Available(ctx) == nil
+})
+
+// gobuildCmd is "gobuild OUT DIR": build the Go main package in DIR (with
+// its own go.mod) into OUT as a static Linux binary, for images built FROM
+// scratch. It runs with the test's environment (module and build caches),
+// not the script's.
+func gobuildCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: gobuild OUT DIR")
+	}
+	cmd := exec.Command("go", "build", "-o", ts.MkAbs(args[0]), ".")
+	cmd.Dir = ts.MkAbs(args[1])
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-mod=mod", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		ts.Fatalf("go build: %v\n%s", err, out)
+	}
 }

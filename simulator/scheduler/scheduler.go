@@ -105,7 +105,7 @@ type Event struct {
 	// Kind is "run-started", "attempt-started", "attempt-failed",
 	// "step-finished", "run-finished" or "notify" (and, from acquisition,
 	// "discovered", "staged", "skipped-duplicate", "stage-failed",
-	// "poll-failed").
+	// "poll-failed"), and "warning" (Error says what the user should know).
 	Kind     string `json:"kind"`
 	Run      string `json:"run,omitempty"`
 	Pipeline string `json:"pipeline,omitempty"`

@@ -170,6 +170,8 @@ func describe(ev simulator.Event) string {
 		return fmt.Sprintf("%-28s staging failed (retried at the next poll): %s", ev.Granule, ev.Error)
 	case "skipped-duplicate":
 		return fmt.Sprintf("%-28s already ingested; skipped as its collection's duplicates policy says", ev.Granule)
+	case "warning":
+		return "warning: " + ev.Error
 	}
 	return ""
 }
