@@ -21,9 +21,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cumulus-toolchain/cumulus/cmd/cumulus/internal/cli"
+	"github.com/cumulus-toolchain/cumulus/simulator/acquire/ftpfault"
 	"github.com/cumulus-toolchain/cumulus/simulator/executor"
 	"github.com/cumulus-toolchain/cumulus/simulator/s3local"
 )
@@ -52,12 +57,17 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":    exitsCmd,
-			"ftpserve": ftpserveCmd,
-			"sleep":    sleepCmd,
-			"minio":    minioCmd,
-			"s3flaky":  s3flakyCmd,
-			"gobuild":  gobuildCmd,
+			"exits":     exitsCmd,
+			"ftpserve":  ftpserveCmd,
+			"sleep":     sleepCmd,
+			"minio":     minioCmd,
+			"s3flaky":   s3flakyCmd,
+			"gobuild":   gobuildCmd,
+			"s3put":     s3putCmd,
+			"s3get":     s3getCmd,
+			"httpserve": httpserveCmd,
+			"ftpcut":    ftpcutCmd,
+			"ftpcuts":   ftpcutsCmd,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "docker" {
@@ -265,5 +275,137 @@ func gobuildCmd(ts *testscript.TestScript, neg bool, args []string) {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-mod=mod", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		ts.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
+// scriptS3 is an SDK client for "s3put" and "s3get": target is an endpoint
+// URL (MinIO's, with the script's AWS credentials) or a simulation folder,
+// whose embedded S3 store is opened for the command's duration (while no
+// simulation runs on it).
+func scriptS3(ts *testscript.TestScript, target string) (*s3.Client, func()) {
+	ctx := context.Background()
+	endpoint, stop := target, func() {}
+	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
+		srv, err := s3local.Start(ctx, filepath.Join(ts.MkAbs(target), "s3"))
+		ts.Check(err)
+		endpoint, stop = srv.URL(), func() { _ = srv.Close() }
+	}
+	key, secret := ts.Getenv("AWS_ACCESS_KEY_ID"), ts.Getenv("AWS_SECRET_ACCESS_KEY")
+	if key == "" {
+		key, secret = "cumulus", "cumulus"
+	}
+	c := s3.New(s3.Options{
+		Region:       s3local.DefaultRegion,
+		BaseEndpoint: aws.String(endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
+	})
+	return c, stop
+}
+
+// splitObject splits "BUCKET/KEY".
+func splitObject(ts *testscript.TestScript, obj string) (string, string) {
+	bucket, key, ok := strings.Cut(obj, "/")
+	if !ok || bucket == "" || key == "" {
+		ts.Fatalf("%q is not BUCKET/KEY", obj)
+	}
+	return bucket, key
+}
+
+// s3putCmd is "s3put ENDPOINT|SIMDIR BUCKET/KEY FILE": upload a file,
+// creating the bucket if needed (a provider's bucket, for S3 sources).
+func s3putCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: s3put ENDPOINT|SIMDIR BUCKET/KEY FILE")
+	}
+	c, stop := scriptS3(ts, args[0])
+	defer stop()
+	bucket, key := splitObject(ts, args[1])
+	ctx := context.Background()
+	ts.Check(s3local.EnsureBuckets(ctx, c, []string{bucket}))
+	f, err := os.Open(ts.MkAbs(args[2]))
+	ts.Check(err)
+	defer f.Close()
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: f})
+	ts.Check(err)
+}
+
+// s3getCmd is "s3get ENDPOINT|SIMDIR BUCKET/KEY FILE": download an object
+// into FILE, so that the script can cmp or grep what was archived; with !,
+// require that there is no such object.
+func s3getCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: s3get ENDPOINT|SIMDIR BUCKET/KEY FILE")
+	}
+	c, stop := scriptS3(ts, args[0])
+	defer stop()
+	bucket, key := splitObject(ts, args[1])
+	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if neg {
+		var missing *s3types.NoSuchKey
+		if err == nil {
+			out.Body.Close()
+			ts.Fatalf("s3://%s/%s exists", bucket, key)
+		} else if !errors.As(err, &missing) {
+			ts.Fatalf("s3://%s/%s: %v", bucket, key, err)
+		}
+		return
+	}
+	ts.Check(err)
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), b, 0o644))
+}
+
+// httpserveCmd is "httpserve ROOT": serve ROOT over HTTP on 127.0.0.1
+// with Go's file server (directory listings as index pages, Range and
+// Last-Modified), and set HTTP_PORT.
+func httpserveCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: httpserve ROOT")
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(ts.MkAbs(args[0]))))
+	ts.Defer(srv.Close)
+	u, err := url.Parse(srv.URL)
+	ts.Check(err)
+	ts.Setenv("HTTP_PORT", u.Port())
+}
+
+// ftpProxies are the scripts' fault proxies, for ftpcuts to ask.
+var ftpProxies sync.Map // *testscript.TestScript -> *ftpfault.Proxy
+
+// ftpcutCmd is "ftpcut BYTES": put a proxy in front of the FTP server at
+// FTP_PORT that cuts the first file transfer after BYTES bytes, as a
+// dropped connection does, and point FTP_PORT at it.
+func ftpcutCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: ftpcut BYTES")
+	}
+	n, err := strconv.ParseInt(args[0], 10, 64)
+	ts.Check(err)
+	p, err := ftpfault.Start("127.0.0.1:" + ts.Getenv("FTP_PORT"))
+	ts.Check(err)
+	p.CutAfter, p.CutTimes = n, 1
+	ts.Defer(func() { _ = p.Close(); ftpProxies.Delete(ts) })
+	ftpProxies.Store(ts, p)
+	ts.Setenv("FTP_PORT", strconv.Itoa(p.Port()))
+}
+
+// ftpcutsCmd is "ftpcuts N": require that the proxy of ftpcut cut exactly
+// N transfers, so that a script knows its fault happened.
+func ftpcutsCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: ftpcuts N")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	v, ok := ftpProxies.Load(ts)
+	if !ok {
+		ts.Fatalf("ftpcuts: no ftpcut proxy in this script")
+	}
+	retrs, cuts := v.(*ftpfault.Proxy).Stats()
+	if cuts != want {
+		ts.Fatalf("the proxy cut %d of %d transfers, want %d cut", cuts, retrs, want)
 	}
 }

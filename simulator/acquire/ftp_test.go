@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cumulus-toolchain/cumulus/lang"
+	"github.com/cumulus-toolchain/cumulus/simulator/acquire/ftpfault"
 )
 
 // hs3Tree writes a small HS3-like archive tree under root and returns its
@@ -283,15 +284,15 @@ func TestFTPDroppedMidFile(t *testing.T) {
 
 	cases := []struct {
 		name  string
-		setup func(*ftpProxy)
-		check func(t *testing.T, p *ftpProxy)
+		setup func(*ftpfault.Proxy)
+		check func(t *testing.T, p *ftpfault.Proxy)
 	}{
-		{"data connection cut, resumed with REST", func(p *ftpProxy) {}, func(t *testing.T, p *ftpProxy) {
+		{"data connection cut, resumed with REST", func(p *ftpfault.Proxy) {}, func(t *testing.T, p *ftpfault.Proxy) {
 			if rests := p.Commands("REST"); len(rests) != 1 || rests[0] != "REST 100000" {
 				t.Errorf("REST commands %q, want one REST 100000", rests)
 			}
 		}},
-		{"whole session dropped, reconnected", func(p *ftpProxy) { p.CutControl = true }, func(t *testing.T, p *ftpProxy) {
+		{"whole session dropped, reconnected", func(p *ftpfault.Proxy) { p.CutControl = true }, func(t *testing.T, p *ftpfault.Proxy) {
 			if n := len(p.Commands("USER")); n < 2 {
 				t.Errorf("%d logins: the client did not reconnect", n)
 			}
@@ -302,8 +303,8 @@ func TestFTPDroppedMidFile(t *testing.T) {
 				t.Errorf("REST commands %q, want none or one REST 100000", rests)
 			}
 		}},
-		{"server reports success for a short copy", func(p *ftpProxy) { p.Drain = true }, nil},
-		{"server without REST: file read again from the start", func(p *ftpProxy) { p.RefuseREST = true }, func(t *testing.T, p *ftpProxy) {
+		{"server reports success for a short copy", func(p *ftpfault.Proxy) { p.Drain = true }, nil},
+		{"server without REST: file read again from the start", func(p *ftpfault.Proxy) { p.RefuseREST = true }, func(t *testing.T, p *ftpfault.Proxy) {
 			if retrs := p.Commands("RETR"); len(retrs) < 2 {
 				t.Errorf("RETR commands %q, want the file asked for again", retrs)
 			}
@@ -441,4 +442,16 @@ func TestFTPCancel(t *testing.T) {
 	if b, err := readAll(t, l, f); err != nil || !bytes.Equal(b, want[file]) {
 		t.Errorf("reading again after a cancelled read: %d bytes, %v", len(b), err)
 	}
+}
+
+// newFTPProxy starts a fault-injecting proxy in front of upstream for the
+// test's duration.
+func newFTPProxy(t *testing.T, upstream string) *ftpfault.Proxy {
+	t.Helper()
+	p, err := ftpfault.Start(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }

@@ -1,4 +1,8 @@
-package acquire
+// Package ftpfault is an FTP proxy that breaks connections the way networks
+// do, for tests of FTP clients against a real server: the acquisition
+// package's tests and the CLI's end-to-end scripts put it in front of
+// vsftpd. Nothing in the product imports it.
+package ftpfault
 
 import (
 	"bufio"
@@ -8,16 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
-// ftpProxy stands between the client and vsftpd to break connections the
+// Proxy stands between the client and vsftpd to break connections the
 // way networks do. It relays the control connection, rewrites the server's
 // passive-mode replies (227, 229) to data ports of its own, and relays each
 // data connection, cutting file transfers (RETR) as told.
-type ftpProxy struct {
-	t        *testing.T
+type Proxy struct {
 	ln       net.Listener
 	upstream string // vsftpd's control address
 
@@ -42,21 +44,31 @@ type ftpProxy struct {
 	commands []string // the client's commands, in order
 }
 
-func newFTPProxy(t *testing.T, upstream string) *ftpProxy {
-	t.Helper()
+// Start listens on a free port of 127.0.0.1 and relays each connection
+// to upstream, the server's control address. Set the fault fields before
+// the first client connects.
+func Start(upstream string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("ftpfault: %w", err)
 	}
-	p := &ftpProxy{t: t, ln: ln, upstream: upstream}
-	t.Cleanup(func() { ln.Close() })
+	p := &Proxy{ln: ln, upstream: upstream}
 	go p.serve()
-	return p
+	return p, nil
 }
 
-func (p *ftpProxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+// Close stops accepting connections and cuts the open ones.
+func (p *Proxy) Close() error {
+	err := p.ln.Close()
+	p.DropAll()
+	return err
+}
 
-func (p *ftpProxy) Commands(prefix string) []string {
+// Port is the proxy's port on 127.0.0.1.
+func (p *Proxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+
+// Commands are the client's commands so far that start with prefix.
+func (p *Proxy) Commands(prefix string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
@@ -68,14 +80,15 @@ func (p *ftpProxy) Commands(prefix string) []string {
 	return out
 }
 
-func (p *ftpProxy) Stats() (retrs, cuts int) {
+// Stats counts the file transfers seen and those cut.
+func (p *Proxy) Stats() (retrs, cuts int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.retrs, p.cuts
 }
 
 // DropAll cuts every session open now.
-func (p *ftpProxy) DropAll() {
+func (p *Proxy) DropAll() {
 	p.mu.Lock()
 	sessions := p.sessions
 	p.sessions = nil
@@ -85,7 +98,7 @@ func (p *ftpProxy) DropAll() {
 	}
 }
 
-func (p *ftpProxy) serve() {
+func (p *Proxy) serve() {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -97,7 +110,7 @@ func (p *ftpProxy) serve() {
 
 // session is one control connection.
 type session struct {
-	p        *ftpProxy
+	p        *Proxy
 	client   net.Conn
 	server   net.Conn
 	wmu      sync.Mutex // writes to client come from two goroutines
@@ -125,7 +138,7 @@ func (s *session) toClient(line string) error {
 	return err
 }
 
-func (p *ftpProxy) session(client net.Conn) {
+func (p *Proxy) session(client net.Conn) {
 	server, err := net.Dial("tcp", p.upstream)
 	if err != nil {
 		client.Close()
