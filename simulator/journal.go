@@ -16,7 +16,7 @@ import (
 type journal struct {
 	store *state.Store
 	// logPath names the log file of an attempt.
-	logPath func(run, step string, attempt int) string
+	logPath func(run scheduler.Run, step string, attempt int) string
 
 	// The store numbers attempts across processes (an interrupted attempt
 	// keeps its number), the scheduler within this one: numbers maps the
@@ -38,7 +38,7 @@ type exitCoder interface{ ExitCode() int }
 func (j *journal) AttemptStarted(ctx context.Context, run scheduler.Run, step string, attempt int) error {
 	log := ""
 	if j.logPath != nil {
-		log = j.logPath(run.ID, step, attempt)
+		log = j.logPath(run, step, attempt)
 	}
 	a, err := j.store.StartAttempt(ctx, run.ID, step, 0, log) // 0: the store's next number
 	if err != nil {

@@ -55,6 +55,7 @@ pipeline "p" {
 	}
 	dir := b.TempDir()
 	runner := &stepRunner{process: executor.NewProcess(executor.ProcessOptions{}), workDir: dir + "/work", logDir: dir + "/logs"}
+	defer runner.startSweeper()() // as the simulation does
 	sch := &scheduler.Scheduler{Graph: g, Runner: runner, Journal: nullJournal{}, Clock: clock{}}
 	p := g.Pipeline("p")
 	var direct, scheduled time.Duration

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
@@ -39,6 +40,10 @@ type stepRunner struct {
 	events func(scheduler.Event)
 	// warned holds the tasks already said to run through local_command.
 	warned sync.Map
+	// sweep takes folders to remove off the steps' path (nil: remove
+	// them at once).
+	sweep chan string
+	swept atomic.Uint64
 	// patterns caches the collections' file patterns (string -> *Regexp).
 	patterns sync.Map
 }
@@ -89,9 +94,12 @@ func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.St
 		fmt.Fprintln(log, err)
 		return contract.Result{}, fatalError{err}
 	}
-	work := filepath.Join(r.workDir, in.Granule.ID, p.Name, s.Name, fmt.Sprint(in.Attempt))
+	// One flat folder per attempt, in a folder that exists: one mkdir, and
+	// no empty parents left behind when it is removed. Pipeline and step
+	// names have no dots, so the name reads back unambiguously.
+	work := filepath.Join(r.workDir, fmt.Sprintf("%s.%s.%s.%d", in.Granule.ID, p.Name, s.Name, in.Attempt))
 	if err := os.Mkdir(work, 0o755); err != nil {
-		// Left by an interrupted attempt, or its parents are missing.
+		// Left by an interrupted attempt, or the work folder is missing.
 		if err := os.RemoveAll(work); err != nil {
 			return contract.Result{}, fmt.Errorf("clearing the attempt's folder: %w", err)
 		}
@@ -112,7 +120,7 @@ func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.St
 	if err == nil {
 		r.classify(&res.Granule)
 		if !r.keepWork {
-			_ = os.RemoveAll(work) // only a failed attempt's folder is worth keeping
+			r.discard(work) // only a failed attempt's folder is worth keeping
 		}
 	}
 	var exit *executor.ExitError
@@ -199,4 +207,49 @@ func (r *stepRunner) pattern(expr string) *regexp.Regexp {
 	}
 	r.patterns.Store(expr, re)
 	return re
+}
+
+// discard removes a finished attempt's folder, in the background when the
+// sweeper runs: removing a tree costs a quick step as much as running it,
+// and nothing waits for it. The folder is first renamed out of the way (one
+// system call), since the same granule's next run may need its name.
+func (r *stepRunner) discard(dir string) {
+	if r.sweep != nil {
+		trash := filepath.Join(r.workDir, fmt.Sprintf("%s%d-%d", sweepPrefix, os.Getpid(), r.swept.Add(1)))
+		if os.Rename(dir, trash) == nil {
+			select {
+			case r.sweep <- trash:
+				return
+			default: // the sweeper is behind: do this one here
+			}
+			dir = trash
+		}
+	}
+	_ = os.RemoveAll(dir)
+}
+
+// sweepPrefix names folders waiting to be removed (the name of a granule's
+// attempt folder never starts with a dot).
+const sweepPrefix = ".sweep-"
+
+// startSweeper removes discarded folders in the background until stop,
+// which returns once all are gone. No step may run after stop. Folders a
+// killed simulation left waiting are removed first.
+func (r *stepRunner) startSweeper() (stop func()) {
+	r.sweep = make(chan string, 1024)
+	left, _ := filepath.Glob(filepath.Join(r.workDir, sweepPrefix+"*"))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, dir := range left {
+			_ = os.RemoveAll(dir)
+		}
+		for dir := range r.sweep {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	return func() {
+		close(r.sweep)
+		<-done
+	}
 }

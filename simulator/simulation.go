@@ -129,6 +129,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		logDir:   filepath.Join(dir, "logs"),
 		logger:   log,
 	}
+	defer runner.startSweeper()() // after s.wg.Wait: no step runs any more
 	if !opts.NoDocker {
 		if d, err := executor.NewDocker(executor.DockerOptions{BaseDir: opts.Config.Dir, Network: "host", Logger: log}); err == nil {
 			if d.Available(ctx) == nil {
@@ -141,7 +142,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	s := &sim{opts: opts, log: log, store: store, client: client, staging: staging, sum: &sum}
 	runner.events = s.event
-	s.sched = &scheduler.Scheduler{Graph: g, Runner: runner, Journal: &journal{store: store, logPath: func(run, step string, attempt int) string { return "" }}, Clock: wallClock{}, Log: log, Events: s.event}
+	s.sched = &scheduler.Scheduler{Graph: g, Runner: runner, Journal: &journal{store: store, logPath: func(run scheduler.Run, step string, attempt int) string {
+		return runner.LogPath(run.Granule.ID, run.Pipeline.Name, step, attempt)
+	}}, Clock: wallClock{}, Log: log, Events: s.event}
 	s.stager, err = stage.New(client, stage.Options{Logger: log})
 	if err != nil {
 		return sum, err

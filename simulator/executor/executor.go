@@ -87,6 +87,9 @@ type ExitError struct {
 	OOM bool
 }
 
+// ExitCode is the step's exit code, for the records of its attempt.
+func (e *ExitError) ExitCode() int { return e.Code }
+
 func (e *ExitError) Error() string {
 	switch {
 	case e.Timeout:

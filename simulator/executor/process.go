@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
@@ -42,6 +43,10 @@ type Process struct {
 	base   string
 	grace  time.Duration
 	logger *slog.Logger
+	// found caches programs found on PATH (name -> path): a search stats
+	// every PATH entry, as much as a quick step's own cost. Only successes
+	// are kept, so a program installed meanwhile is found next time.
+	found sync.Map
 }
 
 var _ Executor = (*Process)(nil)
@@ -88,6 +93,17 @@ func (p *Process) Run(ctx context.Context, job Job) (contract.Result, error) {
 // path against the configuration's folder (the step runs in its work
 // folder, where the relative path would mean nothing).
 func (p *Process) program(name string) (string, error) {
+	if path, ok := p.found.Load(name); ok {
+		return path.(string), nil
+	}
+	path, err := p.lookPath(name)
+	if err == nil {
+		p.found.Store(name, path)
+	}
+	return path, err
+}
+
+func (p *Process) lookPath(name string) (string, error) {
 	if !filepath.IsAbs(name) && (strings.ContainsRune(name, '/') || strings.ContainsRune(name, filepath.Separator)) {
 		base, err := filepath.Abs(p.base)
 		if err != nil {
