@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/cumulus-toolchain/cumulus/compiler/datapipeline"
+	"github.com/cumulus-toolchain/cumulus/compiler/distribution"
 	"github.com/cumulus-toolchain/cumulus/compiler/ecs"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/compiler/lambda"
@@ -33,6 +34,8 @@ const (
 	KindDataPipeline       = "datapipeline-definition"
 	KindStateMachine       = "stepfunctions-definition"
 	KindStateMachineCreate = "stepfunctions-create"
+	KindBucketMap          = "distribution-bucket-map"
+	KindCachePolicy        = "cloudfront-cache-policy"
 )
 
 // Artifact is one file of the output.
@@ -64,6 +67,9 @@ func Compile(cfg *lang.Config) (*Result, hcl.Diagnostics) {
 	}
 	for _, f := range g.Functions {
 		c.lambda(f, "platform", "cumulus: starts a pipeline run for each granule staged")
+	}
+	for _, d := range g.Distributions {
+		c.distribution(d)
 	}
 	for _, s := range g.Sources {
 		block := "source." + s.Name
@@ -102,6 +108,17 @@ func (c *compilation) add(path, kind, block string, doc any) {
 		return
 	}
 	c.artifacts = append(c.artifacts, Artifact{Path: path, Kind: kind, Block: block, Data: data})
+}
+
+// distribution writes what AWS needs to serve d: its function, its bucket
+// map, and a CloudFront cache policy per path.
+func (c *compilation) distribution(d *graph.Distribution) {
+	block := "distribution." + d.Name
+	c.lambda(d.Function, block, "cumulus: serves distribution "+d.Name)
+	c.add("distribution/"+d.Name+"/bucket-map.json", KindBucketMap, block, distribution.BuildBucketMap(d))
+	for _, b := range d.Buckets {
+		c.add("distribution/"+d.Name+"/cache-policy."+b.Bucket+".json", KindCachePolicy, block, distribution.BuildCachePolicy(c.g, d, b))
+	}
 }
 
 // pipeline writes what each orchestration target needs to run p.

@@ -71,6 +71,7 @@ func Build(cfg *lang.Config) (*Graph, hcl.Diagnostics) {
 		g.Sources = append(g.Sources, b.source(s))
 	}
 	g.Functions = append(g.Functions, b.triggerFunction())
+	g.Distributions = b.distributions()
 	for _, name := range sortedKeys(b.tasks) {
 		g.Tasks = append(g.Tasks, b.tasks[name])
 	}

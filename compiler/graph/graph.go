@@ -67,6 +67,9 @@ type Graph struct {
 	// Functions are the platform's own Lambda functions (the S3-event
 	// trigger), beside the ones in Tasks.
 	Functions []*Task `json:"functions,omitempty"`
+	// Distributions are the compiled distribution policies, each with the
+	// function that serves it (distribution.go).
+	Distributions []*Distribution `json:"distributions,omitempty"`
 }
 
 // Pipeline is one pipeline: a graph of steps run once per granule.

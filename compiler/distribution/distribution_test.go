@@ -1,0 +1,110 @@
+package distribution
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/compiler/internal/awsmodel"
+)
+
+func testGraph() (*graph.Graph, *graph.Distribution) {
+	g := &graph.Graph{Prefix: "hs3-dev"}
+	d := &graph.Distribution{Name: "main", Buckets: []*graph.DistributionBucket{
+		{Prefix: "hs3/browse", Bucket: "public", BucketName: "hs3-dev-public", Access: "anonymous", CacheTTL: graph.Duration(24 * time.Hour)},
+		{Prefix: "hs3/data", Bucket: "protected", BucketName: "hs3-dev-protected", Access: "authenticated", LinkTTL: graph.Duration(time.Hour)},
+		{Prefix: "nocache", Bucket: "scratch", BucketName: "hs3-dev-scratch", Access: "anonymous"},
+		{Prefix: "cached", Bucket: "archive", BucketName: "hs3-dev-archive", Access: "authenticated", CacheTTL: graph.Duration(time.Hour)},
+	}}
+	g.Distributions = []*graph.Distribution{d}
+	return g, d
+}
+
+func TestBucketMapNests(t *testing.T) {
+	_, d := testGraph()
+	b, err := json.Marshal(BuildBucketMap(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want any
+	_ = json.Unmarshal(b, &got)
+	_ = json.Unmarshal([]byte(`{
+		"MAP": {"hs3": {"browse": "hs3-dev-public", "data": "hs3-dev-protected"}, "nocache": "hs3-dev-scratch", "cached": "hs3-dev-archive"},
+		"PUBLIC_BUCKETS": {"hs3-dev-public": "anonymous access: /hs3/browse/", "hs3-dev-scratch": "anonymous access: /nocache/"}
+	}`), &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("bucket map %s", b)
+	}
+}
+
+// TestCachePoliciesMatchAWSModel checks each shape of cache policy against
+// CloudFront's API model, and against the AWS CLI when it is installed.
+func TestCachePoliciesMatchAWSModel(t *testing.T) {
+	g, d := testGraph()
+	m := awsmodel.TestModel(t, "cloudfront")
+	dir := t.TempDir()
+	for _, b := range d.Buckets {
+		p := BuildCachePolicy(g, d, b)
+		doc, err := json.MarshalIndent(p, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range m.ValidateInput("CreateCachePolicy", doc) {
+			t.Errorf("%s: %s", b.Prefix, v)
+		}
+		c := p.CachePolicyConfig
+		// CloudFront refuses a key with headers, cookies or query strings
+		// when caching is disabled (MaxTTL 0), and TTLs out of order.
+		keyed := c.Parameters.HeadersConfig.HeaderBehavior != "none" || c.Parameters.QueryStringsConfig.QueryStringBehavior != "none" || c.Parameters.EnableAcceptEncodingGzip
+		if (c.MaxTTL == 0 && keyed) || c.MinTTL > c.DefaultTTL || c.DefaultTTL > c.MaxTTL {
+			t.Errorf("%s: CloudFront would refuse %+v", b.Prefix, c)
+		}
+		f := filepath.Join(dir, strings.ReplaceAll(b.Prefix, "/", "-")+".json")
+		if err := os.WriteFile(f, doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if testing.Short() {
+			continue
+		}
+		r, err := awsmodel.RunCLI(context.Background(), "cloudfront", "create-cache-policy", "--cli-input-json", "file://"+f)
+		if errors.Is(err, awsmodel.ErrNoCLI) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", b.Prefix, err)
+		}
+		if !r.Accepted {
+			t.Errorf("%s refused by the AWS CLI:\n%s", b.Prefix, r.Output)
+		}
+	}
+}
+
+func TestCachePolicyTTLs(t *testing.T) {
+	g, d := testGraph()
+	for _, c := range []struct {
+		bucket                 int
+		min, def, max          int64
+		headers, query, cookie string
+	}{
+		{0, 0, 86400, 86400, "none", "none", "none"},
+		{1, 0, 0, 1, "whitelist", "whitelist", "whitelist"},
+		{2, 0, 0, 0, "none", "none", "none"},
+		{3, 0, 0, 3600, "whitelist", "whitelist", "whitelist"},
+	} {
+		p := BuildCachePolicy(g, d, d.Buckets[c.bucket]).CachePolicyConfig
+		k := p.Parameters
+		if p.MinTTL != c.min || p.DefaultTTL != c.def || p.MaxTTL != c.max || k.HeadersConfig.HeaderBehavior != c.headers || k.QueryStringsConfig.QueryStringBehavior != c.query || k.CookiesConfig.CookieBehavior != c.cookie {
+			t.Errorf("%s: %+v", d.Buckets[c.bucket].Prefix, p)
+		}
+	}
+	if n := CachePolicyName(g, d, d.Buckets[0]); n != "hs3-dev-dist-main-public" {
+		t.Errorf("name %q", n)
+	}
+}
