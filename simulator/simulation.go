@@ -49,6 +49,12 @@ type Options struct {
 	// configuration written for a real server run against a copy of its
 	// tree, with nothing to install.
 	Providers map[string]string
+	// Ready, when set, is called once the store and the S3 endpoint are
+	// open and the buckets made, before any granule runs: where the CLI
+	// starts the engine API, the dashboard and the distribution over them.
+	// They must stop using what it gets by the time Run returns. An error
+	// stops the simulation.
+	Ready func(ctx context.Context, r Resources) error
 	// Events receives progress (safe for concurrent use).
 	Events func(Event)
 	Logger *slog.Logger
@@ -57,6 +63,15 @@ type Options struct {
 // Event is a progress event: the scheduler's, plus acquisition's
 // ("discovered", "staged", "skipped-duplicate", "poll-failed").
 type Event = scheduler.Event
+
+// Resources are what a running simulation lends Options.Ready.
+type Resources struct {
+	// Dir is the simulation folder; step logs are under Dir/logs.
+	Dir   string
+	Store *state.Store
+	// S3 is the client of the simulation's S3 endpoint (embedded or not).
+	S3 *s3.Client
+}
 
 // Summary is what a simulation did.
 type Summary struct {
@@ -118,6 +133,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	if err := s3local.EnsureBuckets(ctx, client, buckets); err != nil {
 		return sum, fmt.Errorf("creating the buckets: %w", err)
+	}
+	if opts.Ready != nil {
+		if err := opts.Ready(ctx, Resources{Dir: dir, Store: store, S3: client}); err != nil {
+			return sum, err
+		}
 	}
 
 	runner := &stepRunner{

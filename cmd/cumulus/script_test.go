@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,6 +70,9 @@ func TestScript(t *testing.T) {
 			"httpserve": httpserveCmd,
 			"ftpcut":    ftpcutCmd,
 			"ftpcuts":   ftpcutsCmd,
+			"freeport":  freeportCmd,
+			"httpget":   httpgetCmd,
+			"httptoken": httptokenCmd,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "docker" {
@@ -407,5 +412,92 @@ func ftpcutsCmd(ts *testscript.TestScript, neg bool, args []string) {
 	retrs, cuts := v.(*ftpfault.Proxy).Stats()
 	if cuts != want {
 		ts.Fatalf("the proxy cut %d of %d transfers, want %d cut", cuts, retrs, want)
+	}
+}
+
+// freeportCmd is "freeport VAR": set VAR to a free TCP port of 127.0.0.1.
+func freeportCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport VAR")
+	}
+	ts.Setenv(args[0], strconv.Itoa(freePorts(ts, 1)[0]))
+}
+
+// httpgetCmd is "httpget [-H 'Name: value']... STATUS URL [FILE]": GET URL,
+// following redirects, and require the final status STATUS; the body goes
+// to FILE. A refused connection is retried for ten seconds, so that a
+// server started in the background has time to listen.
+func httpgetCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("httpget: use the STATUS argument instead of !")
+	}
+	var headers []string
+	for len(args) >= 2 && args[0] == "-H" {
+		headers, args = append(headers, args[1]), args[2:]
+	}
+	if len(args) != 2 && len(args) != 3 {
+		ts.Fatalf("usage: httpget [-H 'Name: value']... STATUS URL [FILE]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	req, err := http.NewRequest(http.MethodGet, args[1], nil)
+	ts.Check(err)
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok {
+			ts.Fatalf("httpget: header %q is not 'Name: value'", h)
+		}
+		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	resp := retryRefused(ts, func() (*http.Response, error) { return http.DefaultClient.Do(req) })
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	if resp.StatusCode != want {
+		ts.Fatalf("GET %s: status %d, want %d\n%s", args[1], resp.StatusCode, want, body)
+	}
+	if len(args) == 3 {
+		ts.Check(os.WriteFile(ts.MkAbs(args[2]), body, 0o644))
+	}
+}
+
+// httptokenCmd is "httptoken URL USER:PASSWORD VAR": POST to a token
+// endpoint with HTTP Basic credentials and set VAR to the access token.
+func httptokenCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: httptoken URL USER:PASSWORD VAR")
+	}
+	user, pass, _ := strings.Cut(args[1], ":")
+	resp := retryRefused(ts, func() (*http.Response, error) {
+		req, err := http.NewRequest(http.MethodPost, args[0], nil)
+		if err != nil {
+			return nil, err
+		}
+		req.SetBasicAuth(user, pass)
+		return http.DefaultClient.Do(req)
+	})
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	body, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &tok) != nil || tok.AccessToken == "" {
+		ts.Fatalf("POST %s: status %d: %s", args[0], resp.StatusCode, body)
+	}
+	ts.Setenv(args[2], tok.AccessToken)
+}
+
+func retryRefused(ts *testscript.TestScript, do func() (*http.Response, error)) *http.Response {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := do()
+		if err == nil {
+			return resp
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+			ts.Fatalf("%v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -48,6 +48,7 @@ func commands() []*command {
 		{name: "compile", summary: "Write the AWS artifacts of a configuration", usage: compileUsage, run: runCompile},
 		{name: "graph", summary: "Print the pipeline graph as DOT or text", usage: graphUsage, run: runGraph},
 		{name: "simulate", summary: "Run the pipelines on this machine", usage: simulateUsage, run: runSimulate},
+		{name: "serve", summary: "Serve the dashboard and distribution of a simulation", usage: serveUsage, run: runServe},
 		{name: "fmt", summary: "Rewrite configuration files in canonical format", usage: fmtUsage, run: runFmt},
 		{name: "version", summary: "Print the cumulus version", usage: "Usage: cumulus version\n\nPrints the version of cumulus and the Go toolchain that built it.\n", run: runVersion},
 		{name: "help", summary: "Show help for a command", usage: "Usage: cumulus help [COMMAND]\n", run: runHelp},

@@ -12,8 +12,11 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/runtime/engine"
+	"github.com/cumulus-toolchain/cumulus/runtime/localserve"
 	"github.com/cumulus-toolchain/cumulus/simulator"
 )
 
@@ -26,6 +29,14 @@ the compiled graph's retries, timeouts and conditions. Standard steps run
 built in; tasks run in Docker when an engine answers, else through their
 local_command. A simulation that was stopped (Ctrl-C, or killed) resumes
 where it was: finished granules are not redone.
+
+While it runs, the engine API and read-only dashboard, and the archive's
+distribution (anonymous and authenticated buckets, expiring links), are
+served on localhost; their URLs are printed first. Local users of
+authenticated buckets are named in the distribution's auth block or in
+CUMULUS_DIST_USERS=NAME:PASSWORD,...; passwords not given there are made up
+and printed. After the run, 'cumulus serve' serves the same over the
+simulation folder.
 
 Options:
   -once             Poll each source once and stop when its granules are done
@@ -40,6 +51,11 @@ Options:
                     (the server's tree, at the same paths) instead of the
                     server (repeatable); e.g. examples/hs3's bundled demo tree.
   -json             One JSON event per line on stdout.
+  -listen ADDR      Serve the engine API and dashboard on ADDR while the
+                    simulation runs (default 127.0.0.1:8470; a free port
+                    when that one is taken).
+  -dist-listen ADDR Serve the distribution on ADDR (default 127.0.0.1:8471).
+  -no-serve         Serve neither.
   -var NAME=VALUE   Set a variable (repeatable).
   -var-file FILE    Read variables from a file (repeatable).
   -no-color         Never colour the output.
@@ -57,6 +73,9 @@ func runSimulate(e *env, args []string) int {
 	endpoint := fs.String("s3-endpoint", "", "S3 endpoint")
 	noDocker := fs.Bool("no-docker", false, "local commands only")
 	asJSON := fs.Bool("json", false, "JSON events")
+	listen := fs.String("listen", localserve.DefaultDashboardAddr, "dashboard address")
+	distListen := fs.String("dist-listen", localserve.DefaultDistributionAddr, "distribution address")
+	noServe := fs.Bool("no-serve", false, "serve nothing")
 	providers := providerFlags{}
 	fs.Var(providers, "provider", "replace a provider by a local folder: NAME=DIR")
 	cfg, diags, code, stop := cf.load(e, fs, "simulate", args)
@@ -106,10 +125,38 @@ func runSimulate(e *env, args []string) int {
 			fmt.Fprint(e.stdout, prog.line())
 		}
 	}
+	var servers *localserve.Servers
+	ready := func(ctx context.Context, r simulator.Resources) error {
+		if *noServe {
+			return nil
+		}
+		var err error
+		servers, err = localserve.Start(ctx, localserve.Config{
+			Graph: g, Store: engine.StateStore(r.Store), Dir: r.Dir, S3: r.S3,
+			DashboardAddr: *listen, DistributionAddr: *distListen, Getenv: e.getenv,
+		})
+		if err != nil {
+			return fmt.Errorf("serving the dashboard and distribution: %w", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		w := e.stdout
+		if *asJSON {
+			w = e.stderr // stdout is the events' alone
+		}
+		printServing(w, servers)
+		return nil
+	}
 	sum, err := simulator.Run(ctx, simulator.Options{
 		Config: cfg, Graph: g, Dir: *dir, S3Endpoint: *endpoint, Once: *once, NoDocker: *noDocker,
 		Env: e.environ, Providers: providers, Events: events, Logger: slog.New(slog.DiscardHandler),
+		Ready: ready,
 	})
+	if servers != nil {
+		shutdown, stop := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = servers.Close(shutdown)
+		stop()
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cumulus simulate: %v\n", err)
 		return exitFailed
@@ -127,6 +174,9 @@ func runSimulate(e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "  %s (%s) failed at step %s: %s\n", f.Granule, f.Pipeline, f.Step, f.Error)
 		}
 		fmt.Fprintf(e.stdout, "Logs and state are in %s.\n", sum.Dir)
+		if servers != nil {
+			fmt.Fprintf(e.stdout, "Browse them: cumulus serve%s\n", serveArgs(cfg.Dir, *dir, *endpoint))
+		}
 	}
 	switch {
 	case ctx.Err() != nil:
