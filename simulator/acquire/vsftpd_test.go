@@ -35,7 +35,7 @@ type vsftpd struct {
 // localUser is a system account for the user/password tests.
 type localUser struct{ Name, Password string }
 
-func vsftpdPath(t *testing.T) string {
+func vsftpdPath(t testing.TB) string {
 	t.Helper()
 	if p, err := exec.LookPath("vsftpd"); err == nil {
 		return p
@@ -50,7 +50,7 @@ func vsftpdPath(t *testing.T) string {
 }
 
 // freePort asks the kernel for a free TCP port on 127.0.0.1.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,7 +61,7 @@ func freePort(t *testing.T) int {
 }
 
 // pasvRange finds n consecutive free ports for passive data connections.
-func pasvRange(t *testing.T, n int) (lo, hi int) {
+func pasvRange(t testing.TB, n int) (lo, hi int) {
 	t.Helper()
 	for try := 0; try < 50; try++ {
 		var b [2]byte
@@ -86,7 +86,7 @@ func pasvRange(t *testing.T, n int) (lo, hi int) {
 
 // makeReadable opens the tree to the unprivileged user vsftpd serves
 // anonymous sessions as (t.TempDir folders are 0700).
-func makeReadable(t *testing.T, root string) {
+func makeReadable(t testing.TB, root string) {
 	t.Helper()
 	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
@@ -106,7 +106,7 @@ func makeReadable(t *testing.T, root string) {
 // startVsftpd serves root read-only: anonymously, or to local user u when
 // u is not nil (anonymous login then refused, so a login proves the
 // password was checked).
-func startVsftpd(t *testing.T, root string, u *localUser) *vsftpd {
+func startVsftpd(t testing.TB, root string, u *localUser) *vsftpd {
 	t.Helper()
 	bin := vsftpdPath(t)
 	makeReadable(t, root)

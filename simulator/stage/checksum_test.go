@@ -44,8 +44,8 @@ func TestHashingReaderComputesEveryAlgorithm(t *testing.T) {
 		if got := h.sum(alg); got != w {
 			t.Errorf("%s = %s, want %s", alg, got, w)
 		}
-		if h.n != int64(len(data)) || h.sum(MD5) != want[MD5] || h.sum(SHA256) != want[SHA256] {
-			t.Errorf("%s: size %d, md5 %s, sha256 %s", alg, h.n, h.sum(MD5), h.sum(SHA256))
+		if h.n != int64(len(data)) || h.sum(MD5) != want[MD5] {
+			t.Errorf("%s: size %d, md5 %s", alg, h.n, h.sum(MD5))
 		}
 	}
 }

@@ -73,7 +73,10 @@ const minPartSize = 5 << 20
 type Result struct {
 	Bucket, Key string
 	Size        int64
-	// MD5 and SHA256 are the file's digests, lowercase hex.
+	// MD5 is the file's digest, lowercase hex: the checksum the granule
+	// records. SHA256 is its SHA-256 digest when want asked for SHA-256
+	// ("" otherwise: hashing costs as much as copying on a small machine,
+	// so nothing is hashed that no one reads).
 	MD5, SHA256 string
 	// Checksum is the file's checksum in the algorithm the caller asked
 	// for (want's), in canonical form; zero when it asked for none.
@@ -235,10 +238,12 @@ func (s *Stager) Upload(ctx context.Context, bucket, key string, r io.Reader, wa
 		Key:       key,
 		Size:      src.n,
 		MD5:       checksum.Format(MD5, src.md5.Sum(nil)),
-		SHA256:    checksum.Format(SHA256, src.sha256.Sum(nil)),
 		ETag:      aws.ToString(out.ETag),
 		VersionID: aws.ToString(out.VersionID),
 		Parts:     len(out.CompletedParts),
+	}
+	if want.Algorithm == SHA256 {
+		res.SHA256 = src.sum(SHA256)
 	}
 	if !want.IsZero() {
 		res.Checksum = Checksum{Algorithm: want.Algorithm, Value: src.sum(want.Algorithm)}
@@ -273,7 +278,7 @@ type hashingReader struct {
 	n   int64
 	err error // the source's read error, to tell it from an S3 one
 
-	md5, sha256, extra hash.Hash // extra: want's algorithm when it is neither
+	md5, extra hash.Hash // extra: want's algorithm when it is not MD5
 
 	workers   []chan *hashChunk
 	free      chan []byte // buffers the workers are done with
@@ -294,9 +299,9 @@ const (
 )
 
 func newHashingReader(r io.Reader, alg Algorithm) *hashingReader {
-	h := &hashingReader{r: r, md5: checksum.New(MD5), sha256: checksum.New(SHA256), free: make(chan []byte, hashBacklog)}
-	hs := []hash.Hash{h.md5, h.sha256}
-	if alg != "" && alg != MD5 && alg != SHA256 {
+	h := &hashingReader{r: r, md5: checksum.New(MD5), free: make(chan []byte, hashBacklog)}
+	hs := []hash.Hash{h.md5}
+	if alg != "" && alg != MD5 {
 		h.extra = checksum.New(alg)
 		hs = append(hs, h.extra)
 	}
@@ -380,8 +385,6 @@ func (h *hashingReader) sum(a Algorithm) string {
 	switch {
 	case a == MD5:
 		return checksum.Format(MD5, h.md5.Sum(nil))
-	case a == SHA256:
-		return checksum.Format(SHA256, h.sha256.Sum(nil))
 	default:
 		return checksum.Format(a, h.extra.Sum(nil))
 	}
