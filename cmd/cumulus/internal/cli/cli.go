@@ -60,6 +60,9 @@ func Main(args []string) int {
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, environ: os.Environ(), width: 78}
 	e.color = isTerminal(os.Stderr) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 	e.liveStdout = isTerminal(os.Stdout) && os.Getenv("TERM") != "dumb"
+	if e.liveStdout {
+		e.width = terminalWidth(os.Stdout, e.width)
+	}
 	return run(e, args)
 }
 

@@ -122,7 +122,7 @@ func runSimulate(e *env, args []string) int {
 			fmt.Fprintln(e.stdout, line)
 		}
 		if live {
-			fmt.Fprint(e.stdout, prog.line())
+			fmt.Fprint(e.stdout, fit(prog.line(), e.width))
 		}
 	}
 	var servers *localserve.Servers
@@ -250,6 +250,29 @@ func (p providerFlags) Set(v string) error {
 // staged, running, done, failed.
 type progress struct {
 	discovered, staged, running, succeeded, failed int
+	pipelines                                      map[string]*pipelineProgress
+}
+
+// pipelineProgress is one pipeline's part of the status line: its runs,
+// and which step each running granule is in (or waiting to retry).
+type pipelineProgress struct {
+	running, succeeded, failed int
+	// inStep maps a run to the step it is running, "" while it waits to
+	// retry; several steps of one run (fan-out) each count.
+	inStep map[string]map[string]bool
+	retry  map[string]int
+}
+
+func (p *progress) pipeline(name string) *pipelineProgress {
+	if p.pipelines == nil {
+		p.pipelines = map[string]*pipelineProgress{}
+	}
+	pp := p.pipelines[name]
+	if pp == nil {
+		pp = &pipelineProgress{inStep: map[string]map[string]bool{}, retry: map[string]int{}}
+		p.pipelines[name] = pp
+	}
+	return pp
 }
 
 func (p *progress) add(ev simulator.Event) {
@@ -260,18 +283,87 @@ func (p *progress) add(ev simulator.Event) {
 		p.staged++
 	case "run-started":
 		p.running++
+		p.pipeline(ev.Pipeline).running++
+	case "attempt-started":
+		pp := p.pipeline(ev.Pipeline)
+		if pp.inStep[ev.Run] == nil {
+			pp.inStep[ev.Run] = map[string]bool{}
+		}
+		pp.inStep[ev.Run][ev.Step] = true
+		if pp.retry[ev.Run+"\x00"+ev.Step] > 0 {
+			delete(pp.retry, ev.Run+"\x00"+ev.Step)
+		}
+	case "attempt-failed":
+		pp := p.pipeline(ev.Pipeline)
+		delete(pp.inStep[ev.Run], ev.Step)
+		pp.retry[ev.Run+"\x00"+ev.Step]++
+	case "step-finished":
+		delete(p.pipeline(ev.Pipeline).inStep[ev.Run], ev.Step)
 	case "run-finished":
 		p.running--
+		pp := p.pipeline(ev.Pipeline)
+		pp.running--
+		delete(pp.inStep, ev.Run)
+		for k := range pp.retry {
+			if strings.HasPrefix(k, ev.Run+"\x00") {
+				delete(pp.retry, k)
+			}
+		}
 		switch ev.Status {
 		case "succeeded":
 			p.succeeded++
+			pp.succeeded++
 		case "failed":
 			p.failed++
+			pp.failed++
 		}
 	}
 }
 
-// line is the status line shown under the events on a terminal.
+// line is the status line shown under the events on a terminal: the
+// totals, then per pipeline its runs and the steps they are in, such as
+// "ingest: 2 running (preprocess 1, sync 1), 5 done, 0 failed".
 func (p *progress) line() string {
-	return fmt.Sprintf("-- %d discovered, %d staged, %d running, %d done, %d failed", p.discovered, p.staged, max(0, p.running), p.succeeded, p.failed)
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- %d discovered, %d staged, %d running, %d done, %d failed", p.discovered, p.staged, max(0, p.running), p.succeeded, p.failed)
+	names := make([]string, 0, len(p.pipelines))
+	for name := range p.pipelines {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		pp := p.pipelines[name]
+		if pp.running <= 0 {
+			continue
+		}
+		steps := map[string]int{}
+		for _, in := range pp.inStep {
+			for st := range in {
+				steps[st]++
+			}
+		}
+		var parts []string
+		for st, n := range steps {
+			parts = append(parts, fmt.Sprintf("%s %d", st, n))
+		}
+		if n := len(pp.retry); n > 0 {
+			parts = append(parts, fmt.Sprintf("retrying %d", n))
+		}
+		sort.Strings(parts)
+		fmt.Fprintf(&b, " | %s: %d running", name, pp.running)
+		if len(parts) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
+		}
+	}
+	return b.String()
+}
+
+// fit shortens a status line to the terminal's width, so that redrawing
+// it never wraps.
+func fit(line string, width uint) string {
+	r := []rune(line)
+	if width < 2 || uint(len(r)) < width {
+		return line
+	}
+	return string(r[:width-2]) + "…"
 }
