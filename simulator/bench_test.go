@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
@@ -60,8 +62,22 @@ pipeline "p" {
 // source through a 4-step built-in pipeline with the embedded S3 endpoint
 // and the durable store: the whole simulation, per granule. Cost per
 // granule should stay flat as n grows, and memory bounded.
+//
+// CUMULUS_BENCH_GRANULES (comma-separated sizes, e.g. "500,5000") replaces
+// the default sizes, to iterate faster than the 10,000 case allows.
 func BenchmarkGranules(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	sizes := []int{1000, 10000}
+	if env := os.Getenv("CUMULUS_BENCH_GRANULES"); env != "" {
+		sizes = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("CUMULUS_BENCH_GRANULES=%q: %q is not a positive number", env, f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			if testing.Short() && n > 1000 {
 				b.Skip("-short")

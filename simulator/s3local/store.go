@@ -105,6 +105,11 @@ type store struct {
 	// bufs recycles copy buffers: io.Copy's 32 KiB default costs a
 	// noticeable share of throughput on large objects.
 	bufs sync.Pool
+
+	// The index writes waiting for a commit (see update in commit.go).
+	wmu     sync.Mutex
+	queue   []*write
+	leading bool
 }
 
 var (
@@ -436,7 +441,7 @@ func (s *store) ListBuckets() ([]gofakes3.BucketInfo, error) {
 }
 
 func (s *store) CreateBucket(name string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		buckets := tx.Bucket(bucketsKey)
 		if buckets.Get([]byte(name)) != nil {
 			return gofakes3.ResourceError(gofakes3.ErrBucketAlreadyExists, name)
@@ -468,7 +473,8 @@ func (s *store) ForceDeleteBucket(name string) error {
 
 func (s *store) deleteBucket(name string, force bool) error {
 	var garbage []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		garbage = nil // from scratch: update may run this again
 		objs, err := objects(tx, name)
 		if err != nil {
 			return err
@@ -766,7 +772,8 @@ func (s *store) storeObject(bucket, key string, r io.Reader, size int64, meta ma
 // of) any object already there.
 func (s *store) putRecord(bucket, key string, rec objectRecord, conditions *gofakes3.PutConditions) error {
 	var garbage []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		garbage = nil // from scratch: update may run this again
 		objs, err := objects(tx, bucket)
 		if err != nil {
 			return err
@@ -821,7 +828,7 @@ func (s *store) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, e
 func (s *store) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
 	var result gofakes3.MultiDeleteResult
 	var garbage []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		objs, err := objects(tx, bucket)
 		if err != nil {
 			return err
@@ -856,7 +863,7 @@ func (s *store) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDelete
 
 func (s *store) CreateMultipartUpload(bucket, key string, meta map[string]string) (gofakes3.UploadID, error) {
 	id := newID()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if _, err := objects(tx, bucket); err != nil {
 			return err
 		}
@@ -904,7 +911,8 @@ func (s *store) UploadPart(bucket, key string, id gofakes3.UploadID, partNumber 
 	}
 	part := partRecord{Blob: blob, Size: n, MD5: hex.EncodeToString(sum), Modified: s.now().UTC()}
 	var garbage []string
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
+		garbage = nil // from scratch: update may run this again
 		up, err := upload(tx, bucket, key, id)
 		if err != nil {
 			return err
@@ -928,7 +936,8 @@ func (s *store) UploadPart(bucket, key string, id gofakes3.UploadID, partNumber 
 
 func (s *store) AbortMultipartUpload(bucket, key string, id gofakes3.UploadID) error {
 	var garbage []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		garbage = nil // from scratch: update may run this again
 		up, err := upload(tx, bucket, key, id)
 		if err != nil {
 			return err
@@ -956,7 +965,8 @@ func (s *store) CompleteMultipartUpload(bucket, key string, id gofakes3.UploadID
 		rec     objectRecord
 		garbage []string
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		garbage = nil // from scratch: update may run this again
 		objs, err := objects(tx, bucket)
 		if err != nil {
 			return err

@@ -80,11 +80,19 @@ func initLayout(tx *bolt.Tx) error {
 	}
 }
 
-// txn is one transaction and the instant it stamps records with.
+// txn is one write's (or read's) view of a transaction and the instant it
+// stamps records with.
 type txn struct {
 	tx  *bolt.Tx
 	now time.Time
+	// undo reverts, should the transaction be rolled back, what the write
+	// did outside it.
+	undo []func()
 }
+
+// onRollback registers f to revert, if the transaction is rolled back, a
+// change made outside it.
+func (t *txn) onRollback(f func()) { t.undo = append(t.undo, f) }
 
 func (t *txn) b(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
 

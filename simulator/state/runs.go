@@ -23,7 +23,6 @@ import (
 // continues from Run.Current and Run.Unfinished.
 func (s *Store) StartRun(ctx context.Context, runID string, steps []string) (Run, error) {
 	var run Run
-	marked := false
 	err := s.update(ctx, func(t *txn) error {
 		seen := map[string]bool{}
 		for _, name := range steps {
@@ -83,17 +82,14 @@ func (s *Store) StartRun(ctx context.Context, runID string, steps []string) (Run
 			return err
 		}
 		run = *r
-		// Marked live inside the transaction, which bbolt serializes with
+		// Marked live inside the transaction, which is serialized with
 		// every other write, so two StartRun calls cannot both adopt the
-		// run; unmarked below if the commit fails.
+		// run; unmarked if the transaction is rolled back.
 		s.setLive(runID, true)
-		marked = true
+		t.onRollback(func() { s.setLive(runID, false) })
 		return nil
 	})
 	if err != nil {
-		if marked {
-			s.setLive(runID, false)
-		}
 		return Run{}, fmt.Errorf("start run %s: %w", runID, err)
 	}
 	return run, nil

@@ -9,9 +9,10 @@
 //   - the runs (one per attempt to take a granule through a pipeline), with
 //     each step's status, attempts and output document.
 //
-// Every operation is one bbolt read-write transaction, fsync'd before it
-// returns, so a simulator killed at any moment (SIGKILL included) finds on
-// restart exactly the operations that returned: finished steps stay
+// Every operation is applied in a bbolt read-write transaction fsync'd
+// before it returns (operations issued at the same time share one: a group
+// commit, see commit.go), so a simulator killed at any moment (SIGKILL
+// included) finds on restart every operation that returned: finished steps stay
 // finished, a step's success is recorded once, and Resume hands back the runs
 // that were in flight so the scheduler continues each from its first
 // unfinished step. Operations check the state they are applied to, so
@@ -101,6 +102,11 @@ type Store struct {
 	// them alone, since they are running in this process, not interrupted.
 	mu   sync.Mutex
 	live map[string]bool
+
+	// The writes waiting for a commit (see update in commit.go).
+	wmu     sync.Mutex
+	queue   []*write
+	leading bool
 }
 
 // Open opens (creating it if needed) the store in the simulation folder dir
@@ -171,17 +177,6 @@ func (s *Store) Close() error {
 
 // Path is the store's file.
 func (s *Store) Path() string { return s.path }
-
-// update runs fn in one read-write transaction stamped with one instant.
-// bbolt commits with fsync, so when update returns nil the change is on disk.
-func (s *Store) update(ctx context.Context, fn func(t *txn) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return fn(&txn{tx: tx, now: s.clock.Now().UTC()})
-	})
-}
 
 // view runs fn in one read-only transaction: a consistent snapshot.
 func (s *Store) view(ctx context.Context, fn func(t *txn) error) error {
