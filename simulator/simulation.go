@@ -17,6 +17,7 @@ import (
 	"github.com/cumulus-toolchain/cumulus/lang"
 	"github.com/cumulus-toolchain/cumulus/simulator/acquire"
 	"github.com/cumulus-toolchain/cumulus/simulator/builtin"
+	"github.com/cumulus-toolchain/cumulus/simulator/cmrlocal"
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
 	"github.com/cumulus-toolchain/cumulus/simulator/executor"
 	"github.com/cumulus-toolchain/cumulus/simulator/s3local"
@@ -71,6 +72,9 @@ type Resources struct {
 	Store *state.Store
 	// S3 is the client of the simulation's S3 endpoint (embedded or not).
 	S3 *s3.Client
+	// CMRURL is the CMR stand-in's base URL (its search API is under
+	// /search/granules.umm_json).
+	CMRURL string
 }
 
 // Summary is what a simulation did.
@@ -134,20 +138,40 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if err := s3local.EnsureBuckets(ctx, client, buckets); err != nil {
 		return sum, fmt.Errorf("creating the buckets: %w", err)
 	}
+	// The CMR stand-in: metadata is published to it, never to a real CMR.
+	cmr, err := cmrlocal.Start(ctx, cmrlocal.Options{Dir: filepath.Join(dir, "cmr"), Logger: log})
+	if err != nil {
+		return sum, fmt.Errorf("starting the CMR stand-in: %w", err)
+	}
+	defer cmr.Close()
 	if opts.Ready != nil {
-		if err := opts.Ready(ctx, Resources{Dir: dir, Store: store, S3: client}); err != nil {
+		if err := opts.Ready(ctx, Resources{Dir: dir, Store: store, S3: client, CMRURL: cmr.URL()}); err != nil {
 			return sum, err
 		}
 	}
 
+	getenv := func(k string) string {
+		for i := len(opts.Env) - 1; i >= 0; i-- {
+			if name, v, ok := strings.Cut(opts.Env[i], "="); ok && name == k {
+				return v
+			}
+		}
+		return ""
+	}
 	runner := &stepRunner{
 		builtins: builtin.Steps(),
-		env:      builtin.Env{S3: client, Graph: g, Logger: log, StagingBucket: staging},
-		process:  executor.NewProcess(executor.ProcessOptions{BaseDir: opts.Config.Dir, Logger: log}),
-		files:    executor.S3Files{Client: client},
-		workDir:  filepath.Join(dir, "work"),
-		logDir:   filepath.Join(dir, "logs"),
-		logger:   log,
+		env: builtin.Env{
+			S3: client, Graph: g, Logger: log, StagingBucket: staging,
+			RecordDir:   filepath.Join(dir, "records"),
+			Getenv:      getenv,
+			CMREndpoint: cmr.URL(),
+			Publisher:   builtin.CMRPublisher{Endpoint: cmr.URL(), Provider: "LOCAL", Token: "simulation"},
+		},
+		process: executor.NewProcess(executor.ProcessOptions{BaseDir: opts.Config.Dir, Logger: log}),
+		files:   executor.S3Files{Client: client},
+		workDir: filepath.Join(dir, "work"),
+		logDir:  filepath.Join(dir, "logs"),
+		logger:  log,
 	}
 	defer runner.startSweeper()() // after s.wg.Wait: no step runs any more
 	if !opts.NoDocker {
@@ -288,6 +312,13 @@ func (s *sim) start(ctx context.Context, runID, pipeline string) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		// The store says "running" only once the run may run: a run waiting
+		// for a slot of its pipeline's concurrency stays queued.
+		release, err := s.sched.Slot(ctx, p)
+		if err != nil {
+			return // stopping: the run stays queued for the next simulation
+		}
+		defer release()
 		started, err := s.store.StartRun(ctx, runID, names)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -301,7 +332,7 @@ func (s *sim) start(ctx context.Context, runID, pipeline string) {
 			return
 		}
 		run.Pipeline = p
-		s.sched.RunGranule(ctx, run)
+		s.sched.RunHolding(ctx, run)
 	}()
 }
 

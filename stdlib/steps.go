@@ -157,6 +157,7 @@ func catalogue() []*Step {
 				filesOutput("The granule's files at their archive locations."),
 			},
 		},
+		publishCMRStep(),
 		{
 			Name:    "sync_granule",
 			Summary: "Copy the granule's files from the provider into staging, verifying checksums from sidecar files.",

@@ -29,6 +29,7 @@ func Steps() map[string]Func {
 		"cmr_metadata":  CMRMetadata,
 		"delete_staged": DeleteStaged,
 		"move_granule":  MoveGranule,
+		"publish_cmr":   PublishCMR,
 		"sync_granule":  SyncGranule,
 	}
 }
@@ -66,6 +67,19 @@ type Env struct {
 	// Publisher sends metadata records to CMR; nil means none is reachable,
 	// and cmr_metadata refuses publish = true.
 	Publisher Publisher
+	// RecordDir, when set, receives a copy of each UMM-G record
+	// cmr_metadata writes, as RecordDir/<granule id>.cmr.json, for people
+	// and tools to read (the simulation folder's records/).
+	RecordDir string
+	// CMREndpoint, when set, replaces the endpoint of every publish_cmr
+	// step: the simulator's CMR stand-in, so that a simulation never
+	// publishes to a real CMR.
+	CMREndpoint string
+	// CMR is the client publish_cmr puts records with (nil: a default one).
+	CMR *CMRIngest
+	// Getenv reads the environment publish_cmr takes its token from, after
+	// the step's own env (nil: none but the step's).
+	Getenv func(string) string
 }
 
 func (e Env) logger() *slog.Logger {

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -95,6 +97,13 @@ func CMRMetadata(ctx context.Context, env Env, in contract.Input) (contract.Resu
 		return contract.Result{}, fmt.Errorf("granule %s: encoding its UMM-G record: %w", g.ID, err)
 	}
 	body = append(body, '\n')
+	if env.RecordDir != "" {
+		// The plain copy beside the granule's state is for people and
+		// tools; the step's output is the record in staging.
+		if err := writeRecord(env.RecordDir, name, body); err != nil {
+			return contract.Result{}, fmt.Errorf("granule %s: keeping its UMM-G record in %s: %w", g.ID, env.RecordDir, err)
+		}
+	}
 
 	loc := env.metadataLocation(g, name)
 	if _, err := env.S3.PutObject(ctx, &s3.PutObjectInput{
@@ -394,4 +403,26 @@ func escapePath(p string) string {
 		segs[i] = url.PathEscape(s)
 	}
 	return strings.Join(segs, "/")
+}
+
+// writeRecord writes dir/name through a temporary file and a rename, so a
+// reader never sees half a record.
+func writeRecord(dir, name string, body []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".record-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(body); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, name))
 }

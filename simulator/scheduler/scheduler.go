@@ -143,8 +143,11 @@ func (s *Scheduler) emit(e Event) {
 	}
 }
 
-// slot waits for one of pipeline p's concurrency slots; release gives it back.
-func (s *Scheduler) slot(ctx context.Context, p *graph.Pipeline) (release func(), err error) {
+// Slot waits for one of pipeline p's concurrency slots; release gives it
+// back. A caller that must record a run as started only once it may run
+// (the durable store says "running") takes the slot, records, and calls
+// RunHolding.
+func (s *Scheduler) Slot(ctx context.Context, p *graph.Pipeline) (release func(), err error) {
 	s.mu.Lock()
 	if s.slots == nil {
 		s.slots = map[string]chan struct{}{}
@@ -168,11 +171,17 @@ func (s *Scheduler) slot(ctx context.Context, p *graph.Pipeline) (release func()
 // stopped (their executors get the cancellation), nothing new starts, and
 // the outcome says what was left.
 func (s *Scheduler) RunGranule(ctx context.Context, run Run) Outcome {
-	release, err := s.slot(ctx, run.Pipeline)
+	release, err := s.Slot(ctx, run.Pipeline)
 	if err != nil {
 		return Outcome{Status: RunCancelled, Err: err, Granule: run.Granule, Steps: map[string]StepStatus{}}
 	}
 	defer release()
+	return s.RunHolding(ctx, run)
+}
+
+// RunHolding runs the granule in a concurrency slot of its pipeline the
+// caller already holds (see Slot).
+func (s *Scheduler) RunHolding(ctx context.Context, run Run) Outcome {
 	s.emit(Event{Kind: "run-started", Run: run.ID, Pipeline: run.Pipeline.Name, Granule: run.Granule.ID})
 	out := s.execute(ctx, run)
 	// Recorded even when ctx was cancelled: the record is what a restart

@@ -145,6 +145,7 @@ func runSimulate(e *env, args []string) int {
 			w = e.stderr // stdout is the events' alone
 		}
 		printServing(w, servers)
+		fmt.Fprintf(w, "CMR stand-in (what publish_cmr published): %s/search/granules.umm_json\n", r.CMRURL)
 		return nil
 	}
 	sum, err := simulator.Run(ctx, simulator.Options{
