@@ -10,18 +10,21 @@ import (
 
 	"github.com/rogpeppe/go-internal/txtar"
 
-	"github.com/cumulus-toolchain/cumulus/compiler/internal/awsmodel"
+	"github.com/cumulus-toolchain/cumulus/compiler/awsmodel"
 )
 
 // operations maps each artifact kind to the AWS API operation whose input it
 // is, and the service model that defines it.
 var operations = map[string]struct{ service, op string }{
-	KindECSTaskDefinition: {"ecs", "RegisterTaskDefinition"},
-	KindLambdaFunction:    {"lambda", "CreateFunction"},
-	KindEventsRule:        {"eventbridge", "PutRule"},
-	KindEventsTargets:     {"eventbridge", "PutTargets"},
-	KindDataPipeline:      {"datapipeline", "PutPipelineDefinition"},
-	KindCachePolicy:       {"cloudfront", "CreateCachePolicy"},
+	KindECSTaskDefinition:  {"ecs", "RegisterTaskDefinition"},
+	KindLambdaFunction:     {"lambda", "CreateFunction"},
+	KindEventsRule:         {"eventbridge", "PutRule"},
+	KindEventsTargets:      {"eventbridge", "PutTargets"},
+	KindDataPipeline:       {"datapipeline", "PutPipelineDefinition"},
+	KindCachePolicy:        {"cloudfront", "CreateCachePolicy"},
+	KindStateMachineCreate: {"sfn", "CreateStateMachine"},
+	KindIAMRole:            {"iam", "CreateRole"},
+	KindIAMRolePolicy:      {"iam", "PutRolePolicy"},
 }
 
 // noSDKOrCLI are the services the SDK and CLI oracles below are not wired

@@ -20,7 +20,9 @@ import (
 	"github.com/cumulus-toolchain/cumulus/compiler/distribution"
 	"github.com/cumulus-toolchain/cumulus/compiler/ecs"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/compiler/iam"
 	"github.com/cumulus-toolchain/cumulus/compiler/lambda"
+	"github.com/cumulus-toolchain/cumulus/compiler/stepfunctions"
 	"github.com/cumulus-toolchain/cumulus/lang"
 )
 
@@ -34,6 +36,8 @@ const (
 	KindDataPipeline       = "datapipeline-definition"
 	KindStateMachine       = "stepfunctions-definition"
 	KindStateMachineCreate = "stepfunctions-create"
+	KindIAMRole            = "iam-role"
+	KindIAMRolePolicy      = "iam-role-policy"
 	KindBucketMap          = "distribution-bucket-map"
 	KindCachePolicy        = "cloudfront-cache-policy"
 )
@@ -47,6 +51,9 @@ type Artifact struct {
 	// "platform" for cumulus's own pieces.
 	Block string
 	Data  []byte
+	// Notes explain what a reviewer would question (an IAM statement
+	// with Resource "*", which AWS requires); the manifest carries them.
+	Notes []string
 }
 
 // Result is a compiled configuration.
@@ -86,6 +93,7 @@ func Compile(cfg *lang.Config) (*Result, hcl.Diagnostics) {
 	for _, p := range g.Pipelines {
 		c.pipeline(p)
 	}
+	c.roles()
 	sort.Slice(c.artifacts, func(i, j int) bool { return c.artifacts[i].Path < c.artifacts[j].Path })
 	return &Result{Graph: g, Artifacts: c.artifacts}, c.diags
 }
@@ -123,12 +131,52 @@ func (c *compilation) distribution(d *graph.Distribution) {
 
 // pipeline writes what each orchestration target needs to run p.
 func (c *compilation) pipeline(p *graph.Pipeline) {
-	block := "pipeline." + p.Name
+	c.dataPipeline(p)
+	c.stepFunctions(p)
+}
+
+func (c *compilation) dataPipeline(p *graph.Pipeline) {
 	def, diags := datapipeline.Build(c.g, p)
 	c.diags = append(c.diags, diags...)
 	if def != nil {
-		c.add("datapipeline/"+p.Name+".json", KindDataPipeline, block, def)
+		c.add("datapipeline/"+p.Name+".json", KindDataPipeline, "pipeline."+p.Name, def)
 	}
+}
+
+// stepFunctions writes p's state machines: the per-granule one and the
+// backfill.
+func (c *compilation) stepFunctions(p *graph.Pipeline) {
+	block := "pipeline." + p.Name
+	sm, diags := stepfunctions.Build(c.g, p)
+	c.diags = append(c.diags, diags...)
+	if sm == nil {
+		return
+	}
+	c.addRaw("stepfunctions/"+p.Name+".asl.json", KindStateMachine, block, sm.Granule.ASL)
+	c.add("stepfunctions/"+p.Name+".json", KindStateMachineCreate, block, sm.Granule.Create)
+	if sm.Backfill != nil {
+		c.addRaw("stepfunctions/"+p.Name+".backfill.asl.json", KindStateMachine, block, sm.Backfill.ASL)
+		c.add("stepfunctions/"+p.Name+".backfill.json", KindStateMachineCreate, block, sm.Backfill.Create)
+	}
+}
+
+// roles writes the IAM roles of the pipelines' state machines and of the
+// tasks their steps run, with their inline policies.
+func (c *compilation) roles() {
+	roles, diags := iam.Build(c.g)
+	c.diags = append(c.diags, diags...)
+	for _, r := range roles {
+		c.add("iam/"+r.Create.RoleName+".json", KindIAMRole, r.Block, r.Create)
+		for _, p := range r.Policies {
+			c.add("iam/"+r.Create.RoleName+"."+p.Put.PolicyName+".json", KindIAMRolePolicy, r.Block, p.Put)
+			c.artifacts[len(c.artifacts)-1].Notes = p.Notes
+		}
+	}
+}
+
+// addRaw adds a document already encoded the way Marshal encodes.
+func (c *compilation) addRaw(path, kind, block string, data []byte) {
+	c.artifacts = append(c.artifacts, Artifact{Path: path, Kind: kind, Block: block, Data: data})
 }
 
 func (c *compilation) task(t *graph.Task) {
@@ -222,6 +270,8 @@ type ManifestEntry struct {
 	Block  string `json:"block"`
 	SHA256 string `json:"sha256"`
 	Size   int    `json:"size"`
+	// Notes say why an artifact is as it is where a reviewer would ask.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Manifest is the content of manifest.json.
@@ -237,7 +287,7 @@ func (r *Result) Manifest() []byte {
 	m := Manifest{Version: graph.PlatformVersion, Prefix: r.Graph.Prefix, Artifacts: []ManifestEntry{}}
 	for _, a := range r.Artifacts {
 		sum := sha256.Sum256(a.Data)
-		m.Artifacts = append(m.Artifacts, ManifestEntry{Path: a.Path, Kind: a.Kind, Block: a.Block, SHA256: hex.EncodeToString(sum[:]), Size: len(a.Data)})
+		m.Artifacts = append(m.Artifacts, ManifestEntry{Path: a.Path, Kind: a.Kind, Block: a.Block, SHA256: hex.EncodeToString(sum[:]), Size: len(a.Data), Notes: a.Notes})
 	}
 	b, _ := Marshal(m) // plain strings and ints always encode
 	return b

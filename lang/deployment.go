@@ -281,6 +281,7 @@ const (
 	RoleExecution            = "exec"   // what ECS may do to start a task (pull, logs)
 	RoleFunction             = "fn"     // a Lambda function's role
 	RoleStateMachine         = "sfn"    // a Step Functions state machine's role
+	RoleBackfill             = "bfill"  // a pipeline's backfill state machine's role (distributed Map)
 	RoleDataPipeline         = "dp"     // a Data Pipeline's role
 	RoleDataPipelineResource = "dpres"  // the EC2 instances a Data Pipeline runs its activities on
 	RolePoller               = "poller" // a source's acquisition poller (an ECS task role)

@@ -149,7 +149,7 @@ func (c *checker) decodePipeline(b *hcl.Block) *Pipeline {
 		}
 	}
 	d.checkName(p.NameRange, "Step Functions state machine", c.cfg.ResourceName(p.Name), maxStateMachineName, "Step Functions")
-	d.checkRoleName(p.NameRange, c.cfg, p.Name, RoleStateMachine, RoleDataPipeline, RoleDataPipelineResource)
+	d.checkRoleName(p.NameRange, c.cfg, p.Name, RoleStateMachine, RoleBackfill, RoleDataPipeline, RoleDataPipelineResource)
 	return p
 }
 

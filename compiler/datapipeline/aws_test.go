@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cumulus-toolchain/cumulus/compiler/awsmodel"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
-	"github.com/cumulus-toolchain/cumulus/compiler/internal/awsmodel"
 	"github.com/cumulus-toolchain/cumulus/lang"
 )
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cumulus-toolchain/cumulus/compiler/awsmodel"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
-	"github.com/cumulus-toolchain/cumulus/compiler/internal/awsmodel"
 )
 
 func testGraph() (*graph.Graph, *graph.Distribution) {

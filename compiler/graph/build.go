@@ -165,6 +165,11 @@ func (b *builder) pipeline(p *lang.Pipeline) *Pipeline {
 		DataPipelineResource: b.cfg.RoleName(p.Name, lang.RoleDataPipelineResource),
 		Range:                p.DeclRange,
 	}
+	if b.g.ArtifactBucket != "" {
+		// The backfill reads granule lists from the private bucket.
+		out.Backfill = b.cfg.ResourceName(p.Name + "-backfill")
+		out.BackfillRole = b.cfg.RoleName(p.Name, lang.RoleBackfill)
+	}
 	if p.OnFailure.Notify {
 		out.Notify = p.OnFailure.Topic
 		if out.Notify == "" {
@@ -276,6 +281,14 @@ func (b *builder) checkNames() {
 	all := append(append([]*Task(nil), b.g.Tasks...), b.g.Functions...)
 	for _, s := range b.g.Sources {
 		all = append(all, s.Task)
+	}
+	for _, p := range b.g.Pipelines {
+		check("Step Functions state machine", p.Backfill, 80)
+		for _, r := range []string{p.StateMachineRole, p.BackfillRole} {
+			if r != "" {
+				check("IAM role", r, 64)
+			}
+		}
 	}
 	for _, t := range all {
 		if t.RunsOn == "lambda" {

@@ -82,8 +82,14 @@ type Pipeline struct {
 	Steps    []*Step `json:"steps,omitempty"`
 	Notify   string  `json:"notify,omitempty"` // SNS topic ARN for failures, "" for none
 	LogGroup string  `json:"log_group"`
+	// Backfill is the name of the pipeline's second state machine, which
+	// runs the per-granule one (named ResourceName) for every granule of a
+	// list, as a distributed Map; "" when the configuration has no private
+	// bucket to keep the lists in.
+	Backfill string `json:"backfill,omitempty"`
 	// Roles of the orchestrators that may run it.
 	StateMachineRole     string    `json:"state_machine_role"`
+	BackfillRole         string    `json:"backfill_role,omitempty"`
 	DataPipelineRole     string    `json:"data_pipeline_role"`
 	DataPipelineResource string    `json:"data_pipeline_resource"`
 	Range                hcl.Range `json:"-"`
@@ -201,6 +207,11 @@ func (g *Graph) LogGroupARN(name string) string {
 // FunctionARN is the ARN of a Lambda function.
 func (g *Graph) FunctionARN(name string) string {
 	return "arn:aws:lambda:" + g.Region + ":" + g.AccountID + ":function:" + name
+}
+
+// StateMachineARN is the ARN of a Step Functions state machine.
+func (g *Graph) StateMachineARN(name string) string {
+	return "arn:aws:states:" + g.Region + ":" + g.AccountID + ":stateMachine:" + name
 }
 
 // ClusterARN is the ARN of the ECS cluster tasks run in.

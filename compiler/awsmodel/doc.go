@@ -1,6 +1,6 @@
-// Package awsmodel is test support for the compiler: independent oracles
-// that say whether a document the compiler emits is a valid input for its
-// AWS API. It owns three of them, so that a mistake has to get past all
+// Package awsmodel is test support for the compiler and for deploy's local
+// fake of AWS (never the product at run time): independent oracles that say
+// whether a document the compiler emits is a valid input for its AWS API. It owns three of them, so that a mistake has to get past all
 // three to reach AWS:
 //
 //   - [Model.ValidateInput] checks a JSON document against AWS's own Smithy

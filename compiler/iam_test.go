@@ -1,0 +1,348 @@
+package compiler
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+)
+
+// The IAM test holds every emitted policy against the pipeline graph, with
+// its own statement of what each kind of step may do to S3 (the
+// specification, written here independently of compiler/iam):
+//
+//	staging (STAGING/COLLECTION/*)          archive (each file's bucket/url_path)
+//	user task      read, write               read only after a move
+//	sync_granule   read, write               -
+//	checksum       read                      read only after a move
+//	cmr_metadata   read, write               read only after a move
+//	publish_cmr    read                      read only after a move
+//	move_granule   read, delete              read, write, list
+//	delete_staged  delete                    read
+var (
+	specStaging = map[string][]string{
+		"":              {"s3:GetObject", "s3:PutObject"},
+		"sync_granule":  {"s3:GetObject", "s3:PutObject"},
+		"checksum":      {"s3:GetObject"},
+		"cmr_metadata":  {"s3:GetObject", "s3:PutObject"},
+		"publish_cmr":   {"s3:GetObject"},
+		"move_granule":  {"s3:DeleteObject", "s3:GetObject"},
+		"delete_staged": {"s3:DeleteObject"},
+	}
+	specArchive = map[string][]string{
+		"move_granule":  {"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
+		"delete_staged": {"s3:GetObject"},
+	}
+)
+
+type policyStatement struct {
+	Sid       string                    `json:"Sid"`
+	Effect    string                    `json:"Effect"`
+	Action    []string                  `json:"Action"`
+	Resource  []string                  `json:"Resource"`
+	Condition map[string]map[string]any `json:"Condition"`
+}
+
+// rolePolicies reads every PutRolePolicy artifact: statements by role, and
+// whether each policy's manifest entry carries a note.
+func rolePolicies(errorf func(string, ...any), res *Result) map[string][]policyStatement {
+	out := map[string][]policyStatement{}
+	for _, a := range res.Artifacts {
+		if a.Kind != KindIAMRolePolicy {
+			continue
+		}
+		var put struct{ RoleName, PolicyName, PolicyDocument string }
+		if err := json.Unmarshal(a.Data, &put); err != nil {
+			errorf("%s: %v", a.Path, err)
+			continue
+		}
+		var doc struct{ Statement []policyStatement }
+		if err := json.Unmarshal([]byte(put.PolicyDocument), &doc); err != nil {
+			errorf("%s: the policy document: %v", a.Path, err)
+			continue
+		}
+		for _, st := range doc.Statement {
+			for _, act := range st.Action {
+				if strings.Contains(act, "*") {
+					errorf("%s: statement %s grants %q", a.Path, st.Sid, act)
+				}
+			}
+			if slices.Contains(st.Resource, "*") && len(a.Notes) == 0 {
+				errorf("%s: statement %s has Resource \"*\" but the manifest says not why", a.Path, st.Sid)
+			}
+			if slices.Contains(st.Resource, "*") && st.Sid != "LogDelivery" && st.Sid != "ECRLogin" {
+				errorf("%s: statement %s has Resource \"*\" where AWS allows narrower", a.Path, st.Sid)
+			}
+		}
+		out[put.RoleName] = append(out[put.RoleName], doc.Statement...)
+	}
+	return out
+}
+
+// granted is the set of RESOURCE ACTION pairs a role's statements grant for
+// actions with the prefix.
+func granted(stmts []policyStatement, prefix string) map[string]bool {
+	out := map[string]bool{}
+	for _, st := range stmts {
+		for _, act := range st.Action {
+			if !strings.HasPrefix(act, prefix) {
+				continue
+			}
+			for _, r := range st.Resource {
+				out[r+" "+act] = true
+			}
+		}
+	}
+	return out
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func neverRuns(s *graph.Step) bool {
+	return s.When != nil && s.When.IsStatic() && string(s.When.Static) == "false"
+}
+
+// checkIAM holds the policies of one compiled configuration to its graph.
+func checkIAM(errorf func(string, ...any), res *Result) {
+	g := res.Graph
+	roles := rolePolicies(errorf, res)
+	checkPlatformIAM(errorf, res, roles)
+	// The state machine role starts exactly the pipeline's tasks and
+	// functions, and passes exactly their roles.
+	for _, p := range g.Pipelines {
+		want := map[string]bool{}
+		for _, s := range p.Steps {
+			if s.Task == nil || neverRuns(s) {
+				continue
+			}
+			if s.Task.RunsOn == "lambda" {
+				arn := g.FunctionARN(s.Task.ResourceName)
+				want[arn+" lambda:InvokeFunction"], want[arn+":* lambda:InvokeFunction"] = true, true
+				continue
+			}
+			arn := g.TaskDefinitionARN(s.Task.ResourceName)
+			want[arn+" ecs:RunTask"], want[arn+":* ecs:RunTask"] = true, true
+			want[g.RoleARN(s.Task.TaskRole)+" iam:PassRole"] = true
+			want[g.RoleARN(s.Task.ExecutionRole)+" iam:PassRole"] = true
+		}
+		stmts := roles[p.StateMachineRole]
+		got := granted(stmts, "ecs:RunTask")
+		for k := range granted(stmts, "lambda:") {
+			got[k] = true
+		}
+		for k := range granted(stmts, "iam:") {
+			got[k] = true
+		}
+		if fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(want)) {
+			errorf("pipeline %s: role %s may start and pass\n %q\nbut the graph needs exactly\n %q", p.Name, p.StateMachineRole, sortedSet(got), sortedSet(want))
+		}
+		sns := sortedSet(granted(stmts, "sns:"))
+		if p.Notify == "" && len(sns) > 0 || p.Notify != "" && fmt.Sprint(sns) != fmt.Sprint([]string{p.Notify + " sns:Publish"}) {
+			errorf("pipeline %s: role %s may publish %q (notify %q)", p.Name, p.StateMachineRole, sns, p.Notify)
+		}
+	}
+	// Each task role: the S3 actions and prefixes its steps use, no more,
+	// no fewer.
+	want := map[string]map[string]bool{} // task role -> RESOURCE ACTION
+	for _, p := range g.Pipelines {
+		cols := pipelineCollections(g, p)
+		moved := map[string]bool{}
+		for _, s := range p.Steps {
+			afterMove := false
+			for _, a := range s.After {
+				afterMove = afterMove || moved[a]
+			}
+			moved[s.Name] = afterMove || s.Uses == "move_granule"
+			if s.Task == nil || neverRuns(s) {
+				continue
+			}
+			w := want[s.Task.TaskRole]
+			if w == nil {
+				w = map[string]bool{}
+				want[s.Task.TaskRole] = w
+			}
+			archive := specArchive[s.Uses]
+			if afterMove && !slices.Contains(archive, "s3:GetObject") {
+				archive = append(slices.Clone(archive), "s3:GetObject")
+			}
+			for _, c := range cols {
+				for _, act := range specStaging[s.Uses] {
+					w["arn:aws:s3:::"+g.ArtifactBucket+"/"+c.Name+"/* "+act] = true
+				}
+				for _, f := range c.Files {
+					prefix := urlPrefix(f, c)
+					for _, act := range archive {
+						if act == "s3:ListBucket" {
+							w["arn:aws:s3:::"+f.Bucket+" "+act+" "+prefix+"*"] = true
+						} else {
+							w["arn:aws:s3:::"+f.Bucket+"/"+prefix+"* "+act] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, t := range g.Tasks {
+		got := granted(roles[t.TaskRole], "s3:")
+		for k := range got {
+			if strings.HasSuffix(k, " s3:ListBucket") {
+				delete(got, k)
+			}
+		}
+		for _, st := range roles[t.TaskRole] {
+			if !slices.Contains(st.Action, "s3:ListBucket") {
+				continue
+			}
+			prefixes, _ := st.Condition["StringLike"]["s3:prefix"].([]any)
+			if len(prefixes) == 0 {
+				errorf("role %s may list %v without a prefix condition", t.TaskRole, st.Resource)
+			}
+			for _, r := range st.Resource {
+				for _, pfx := range prefixes {
+					got[r+" s3:ListBucket "+fmt.Sprint(pfx)] = true
+				}
+			}
+		}
+		w := want[t.TaskRole]
+		if w == nil {
+			w = map[string]bool{}
+		}
+		if fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(w)) {
+			errorf("task %s: role %s grants\n %q\nbut its steps use exactly\n %q", t.Name, t.TaskRole, sortedSet(got), sortedSet(w))
+		}
+		// Execution and function roles write only their own log group.
+		for _, role := range []string{t.ExecutionRole, t.TaskRole} {
+			for k := range granted(roles[role], "logs:") {
+				if !strings.HasPrefix(k, g.LogGroupARN(t.LogGroup)+" ") {
+					errorf("role %s writes logs outside its task's log group: %s", role, k)
+				}
+			}
+		}
+	}
+}
+
+// checkPlatformIAM: each poller stages only its collection's files and is
+// started by a role that runs exactly its task definition; each
+// distribution function only reads the buckets it serves.
+func checkPlatformIAM(errorf func(string, ...any), res *Result, roles map[string][]policyStatement) {
+	g := res.Graph
+	for _, s := range g.Sources {
+		want := map[string]bool{}
+		stage := "arn:aws:s3:::" + g.ArtifactBucket + "/" + s.Collection + "/*"
+		want[stage+" s3:GetObject"], want[stage+" s3:PutObject"] = true, true
+		if got := granted(roles[s.Task.TaskRole], "s3:"); fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(want)) {
+			errorf("source %s: the poller may %q, want %q", s.Name, sortedSet(got), sortedSet(want))
+		}
+		def := g.TaskDefinitionARN(s.Task.ResourceName)
+		want = map[string]bool{def + " ecs:RunTask": true, def + ":* ecs:RunTask": true,
+			g.RoleARN(s.Task.TaskRole) + " iam:PassRole": true, g.RoleARN(s.Task.ExecutionRole) + " iam:PassRole": true}
+		got := granted(roles[s.ScheduleRole], "ecs:")
+		for k := range granted(roles[s.ScheduleRole], "iam:") {
+			got[k] = true
+		}
+		if fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(want)) {
+			errorf("source %s: the schedule role may %q, want %q", s.Name, sortedSet(got), sortedSet(want))
+		}
+	}
+	for _, d := range g.Distributions {
+		want := map[string]bool{}
+		for _, b := range d.Buckets {
+			want["arn:aws:s3:::"+b.BucketName+"/* s3:GetObject"] = true
+		}
+		if got := granted(roles[d.Function.TaskRole], "s3:"); fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(want)) {
+			errorf("distribution %s: its function may %q, want %q", d.Name, sortedSet(got), sortedSet(want))
+		}
+	}
+}
+
+func pipelineCollections(g *graph.Graph, p *graph.Pipeline) []*graph.Collection {
+	var out []*graph.Collection
+	for _, c := range g.Collections {
+		for _, s := range g.Sources {
+			if s.Pipeline == p.Name && s.Collection == c.Name {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		return g.Collections
+	}
+	return out
+}
+
+// urlPrefix is the literal start of the file's url_path: the part of the
+// key every granule's file shares.
+func urlPrefix(f *graph.CollectionFile, c *graph.Collection) string {
+	v := f.URLPath
+	if v == nil {
+		v = c.URLPath
+	}
+	switch {
+	case v == nil:
+		return ""
+	case v.IsStatic():
+		return v.StaticString() + "/"
+	case len(v.Parts) > 0 && v.Parts[0].Ref == "":
+		return v.Parts[0].Lit
+	}
+	return ""
+}
+
+// TestIAMFromGraph checks the policies of the example and every compile_*
+// script against their graphs.
+func TestIAMFromGraph(t *testing.T) {
+	for name, res := range compiledCorpus(t) {
+		checkIAM(func(f string, a ...any) { t.Errorf(name+": "+f, a...) }, res)
+	}
+}
+
+// TestIAMCheckBites: a read-only step given write access, a state machine
+// that may start one task too many, and an unexplained Resource "*" are
+// each refused.
+func TestIAMCheckBites(t *testing.T) {
+	for _, tc := range []struct{ name, path, from, to string }{
+		{"a step that never deletes may delete", "iam/hs3-dev-stdlib-cmr_metadata-fn.s3.json", `\"Action\":[\"s3:PutObject\"]`, `\"Action\":[\"s3:PutObject\",\"s3:DeleteObject\"]`},
+		{"a task role reaches another collection", "iam/hs3-dev-preprocess-task.s3.json", `hs3-dev-staging/hs3_avaps/*`, `hs3-dev-staging/*`},
+		{"the state machine may run one task too many", "iam/hs3-dev-ingest-sfn.orchestrate.json", `task-definition/hs3-dev-preprocess\"`, `task-definition/hs3-dev-preprocess\",\"arn:aws:ecs:us-west-2:123456789012:task-definition/hs3-dev-avaps-poller\"`},
+		{"a poller that may write another collection", "iam/hs3-dev-hamsr-poller.s3.json", `\"Action\":[\"s3:PutObject\"],\"Resource\":[\"arn:aws:s3:::hs3-dev-staging/hs3_hamsr/*\"]`, `\"Action\":[\"s3:PutObject\"],\"Resource\":[\"arn:aws:s3:::hs3-dev-staging/*\"]`},
+		{"a wildcard action", "iam/hs3-dev-ingest-sfn.orchestrate.json", `\"sns:Publish\"`, `\"sns:*\"`},
+		{"an unexplained Resource *", "iam/hs3-dev-ingest-sfn.orchestrate.json", `\"Resource\":[\"arn:aws:sns:us-west-2:123456789012:hs3-alerts\"]`, `\"Resource\":[\"*\"]`},
+	} {
+		res := compileDir(t, filepath.Join("..", "examples", "hs3"))
+		found := false
+		for i, a := range res.Artifacts {
+			if a.Path != tc.path {
+				continue
+			}
+			found = true
+			mutated := strings.Replace(string(a.Data), tc.from, tc.to, 1)
+			if mutated == string(a.Data) {
+				t.Fatalf("%s: the mutation did not apply", tc.name)
+			}
+			res.Artifacts[i].Data = []byte(mutated)
+		}
+		if !found {
+			t.Fatalf("%s: no artifact %s", tc.name, tc.path)
+		}
+		var errs []string
+		checkIAM(func(f string, a ...any) { errs = append(errs, fmt.Sprintf(f, a...)) }, res)
+		if len(errs) == 0 {
+			t.Errorf("%s: the IAM check accepted it", tc.name)
+		} else {
+			t.Logf("%s: refused: %s", tc.name, strings.SplitN(errs[0], "\n", 2)[0])
+		}
+	}
+}
