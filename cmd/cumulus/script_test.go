@@ -30,6 +30,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cumulus-toolchain/cumulus/cmd/cumulus/internal/cli"
+	"github.com/cumulus-toolchain/cumulus/compiler/awsmodel"
 	"github.com/cumulus-toolchain/cumulus/simulator/acquire/ftpfault"
 	"github.com/cumulus-toolchain/cumulus/simulator/executor"
 	"github.com/cumulus-toolchain/cumulus/simulator/s3local"
@@ -73,10 +74,17 @@ func TestScript(t *testing.T) {
 			"freeport":  freeportCmd,
 			"httpget":   httpgetCmd,
 			"httptoken": httptokenCmd,
+			"awsfake":   awsfakeCmd,
 		},
 		Condition: func(cond string) (bool, error) {
-			if cond == "docker" {
+			switch cond {
+			case "docker":
 				return dockerAnswers(), nil
+			case "models":
+				// The AWS API models the fake AWS checks requests against
+				// (../shared/aws-models, absent in a clone elsewhere).
+				_, err := awsmodel.ModelsDir()
+				return err == nil, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -51,6 +51,8 @@ func commands() []*command {
 		{name: "serve", summary: "Serve the dashboard and distribution of a simulation", usage: serveUsage, run: runServe},
 		{name: "step", summary: "Run a program as a pipeline step (a task container's entry point)", usage: stepUsage, run: runStep},
 		{name: "task", summary: "Scaffold a task that runs an archive's script as a step (task init)", usage: taskUsage, run: runTask},
+		{name: "deploy", summary: "Plan and apply the compiled artifacts to AWS", usage: deployUsage, run: runDeploy},
+		{name: "package", summary: "Build the platform functions' Lambda code zip", usage: packageUsage, run: runPackage},
 		{name: "fmt", summary: "Rewrite configuration files in canonical format", usage: fmtUsage, run: runFmt},
 		{name: "version", summary: "Print the cumulus version", usage: "Usage: cumulus version\n\nPrints the version of cumulus and the Go toolchain that built it.\n", run: runVersion},
 		{name: "help", summary: "Show help for a command", usage: "Usage: cumulus help [COMMAND]\n", run: runHelp},
