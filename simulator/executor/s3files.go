@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -32,47 +31,15 @@ type S3Files struct {
 var _ FileStore = S3Files{}
 
 // Download streams the object to dst, hashing it on the way, and writes dst
-// only once the checksum matched: a failed download leaves nothing that
-// looks like the file.
-func (s S3Files) Download(ctx context.Context, f contract.File, dst string) (err error) {
-	v, err := newVerifier(f.Checksum, f.ChecksumType)
-	if err != nil {
-		return err
+// only once the size and checksum matched: a failed download leaves nothing
+// that looks like the file.
+func (s S3Files) Download(ctx context.Context, f contract.File, dst string) error {
+	err := s.DownloadChecked(ctx, f, dst)
+	var cerr *ChecksumError
+	if errors.As(err, &cerr) {
+		return fmt.Errorf("s3://%s/%s: %w", f.Bucket, f.Key, err)
 	}
-	obj, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(f.Bucket), Key: aws.String(f.Key)},
-		// The granule's checksum is verified here; the SDK need not say, on
-		// every download from an endpoint that sends none, that it cannot.
-		func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
-	if err != nil {
-		return fmt.Errorf("getting s3://%s/%s: %w", f.Bucket, f.Key, err)
-	}
-	defer obj.Body.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".download-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	var w io.Writer = tmp
-	if v != nil {
-		w = io.MultiWriter(tmp, v)
-	}
-	if _, err := io.Copy(w, obj.Body); err != nil {
-		return fmt.Errorf("reading s3://%s/%s: %w", f.Bucket, f.Key, err)
-	}
-	if v != nil {
-		if err := v.check(); err != nil {
-			return fmt.Errorf("s3://%s/%s: %w", f.Bucket, f.Key, err)
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return err
 }
 
 // Upload puts src at bucket/key, in parts when it is larger than PartSize,
