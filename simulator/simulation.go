@@ -50,6 +50,9 @@ type Options struct {
 	// configuration written for a real server run against a copy of its
 	// tree, with nothing to install.
 	Providers map[string]string
+	// Backfill, when set, runs its granules through its pipeline instead
+	// of polling the sources, and returns when they are done.
+	Backfill *Backfill
 	// Ready, when set, is called once the store and the S3 endpoint are
 	// open and the buckets made, before any granule runs: where the CLI
 	// starts the engine API, the dashboard and the distribution over them.
@@ -198,7 +201,14 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if err := s.resume(ctx); err != nil {
 		return sum, err
 	}
-	if opts.Once {
+	if opts.Backfill != nil {
+		// A backfill runs its list and nothing else, as the backfill
+		// state machine does: no source is polled.
+		if err := s.backfill(ctx, opts.Backfill); err != nil {
+			s.wg.Wait()
+			return sum, err
+		}
+	} else if opts.Once {
 		for _, src := range opts.Config.Sources {
 			s.pollReporting(ctx, src)
 		}
@@ -256,7 +266,7 @@ func (s *sim) emit(e Event) {
 func (s *sim) event(e Event) {
 	s.mu.Lock()
 	switch e.Kind {
-	case "discovered":
+	case "discovered", "backfill-queued":
 		s.sum.Discovered++
 	case "staged":
 		s.sum.Staged++

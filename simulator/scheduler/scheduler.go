@@ -105,7 +105,8 @@ type Event struct {
 	// Kind is "run-started", "attempt-started", "attempt-failed",
 	// "step-finished", "run-finished" or "notify" (and, from acquisition,
 	// "discovered", "staged", "skipped-duplicate", "stage-failed",
-	// "poll-failed"), and "warning" (Error says what the user should know).
+	// "poll-failed"), "backfill-queued" (a granule of a backfill list), and
+	// "warning" (Error says what the user should know).
 	Kind     string `json:"kind"`
 	Run      string `json:"run,omitempty"`
 	Pipeline string `json:"pipeline,omitempty"`

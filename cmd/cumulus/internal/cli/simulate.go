@@ -46,6 +46,11 @@ Options:
   -s3-endpoint URL  Use this S3 endpoint (MinIO, say) instead of the embedded
                     one; credentials from the standard AWS variables.
   -no-docker        Run tasks only through their local_command.
+  -backfill PIPELINE=FILE
+                    Run the granules listed in FILE through PIPELINE instead
+                    of polling the sources, as the pipeline's backfill state
+                    machine does on AWS: a JSON array of {"granule": {...}}
+                    items whose files are staged (name, bucket, key each).
   -provider NAME=DIR
                     Read provider NAME's sources from the local folder DIR
                     (the server's tree, at the same paths) instead of the
@@ -76,6 +81,7 @@ func runSimulate(e *env, args []string) int {
 	listen := fs.String("listen", localserve.DefaultDashboardAddr, "dashboard address")
 	distListen := fs.String("dist-listen", localserve.DefaultDistributionAddr, "distribution address")
 	noServe := fs.Bool("no-serve", false, "serve nothing")
+	backfillFlag := fs.String("backfill", "", "run a granule list through a pipeline: PIPELINE=FILE")
 	providers := providerFlags{}
 	fs.Var(providers, "provider", "replace a provider by a local folder: NAME=DIR")
 	cfg, diags, code, stop := cf.load(e, fs, "simulate", args)
@@ -98,6 +104,30 @@ func runSimulate(e *env, args []string) int {
 				names = append(names, p.Name)
 			}
 			return usageError(e, "simulate", "-provider names %q, but the configuration has no such provider; its providers: %s", name, joinOr(names))
+		}
+	}
+
+	var backfill *simulator.Backfill
+	if *backfillFlag != "" {
+		name, file, ok := strings.Cut(*backfillFlag, "=")
+		if !ok || name == "" || file == "" {
+			return usageError(e, "simulate", "-backfill wants PIPELINE=FILE, not %q", *backfillFlag)
+		}
+		if g.Pipeline(name) == nil {
+			var names []string
+			for _, p := range g.Pipelines {
+				names = append(names, p.Name)
+			}
+			return usageError(e, "simulate", "-backfill names pipeline %q, but the configuration has no such pipeline; its pipelines: %s", name, joinOr(names))
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cumulus simulate: -backfill: %v\n", err)
+			return exitFailed
+		}
+		if backfill, err = simulator.ParseBackfill(name, data); err != nil {
+			fmt.Fprintf(e.stderr, "cumulus simulate: -backfill: %s: %v\n", file, err)
+			return exitFailed
 		}
 	}
 
@@ -151,7 +181,7 @@ func runSimulate(e *env, args []string) int {
 	sum, err := simulator.Run(ctx, simulator.Options{
 		Config: cfg, Graph: g, Dir: *dir, S3Endpoint: *endpoint, Once: *once, NoDocker: *noDocker,
 		Env: e.environ, Providers: providers, Events: events, Logger: slog.New(slog.DiscardHandler),
-		Ready: ready,
+		Ready: ready, Backfill: backfill,
 	})
 	if servers != nil {
 		shutdown, stop := context.WithTimeout(context.Background(), 2*time.Second)
@@ -223,6 +253,8 @@ func describe(ev simulator.Event) string {
 		return fmt.Sprintf("%-28s already ingested; skipped as its collection's duplicates policy says", ev.Granule)
 	case "warning":
 		return "warning: " + ev.Error
+	case "backfill-queued":
+		return fmt.Sprintf("%-28s queued for backfill through %s", ev.Granule, ev.Pipeline)
 	}
 	return ""
 }
