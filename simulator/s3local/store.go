@@ -24,6 +24,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/cumulus-toolchain/cumulus/simulator/internal/groupcommit"
 )
 
 // Layout of the folder a store owns:
@@ -106,10 +108,8 @@ type store struct {
 	// noticeable share of throughput on large objects.
 	bufs sync.Pool
 
-	// The index writes waiting for a commit (see update in commit.go).
-	wmu     sync.Mutex
-	queue   []*write
-	leading bool
+	// The index writes' group commit (see update in commit.go).
+	commits *groupcommit.Batcher[*bolt.Tx]
 }
 
 var (
@@ -140,7 +140,7 @@ func openStore(ctx context.Context, dir string, log *slog.Logger) (*store, error
 	if err != nil {
 		return nil, fmt.Errorf("s3local: open index %s: %w", path, err)
 	}
-	s := &store{db: db, dir: dir, log: log, now: time.Now}
+	s := &store{db: db, dir: dir, log: log, now: time.Now, commits: newBatcher(db)}
 	s.bufs.New = func() any { b := make([]byte, copyBufferSize); return &b }
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, k := range [][]byte{formatKey, bucketsKey, objectsKey, uploadsKey} {

@@ -35,6 +35,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/cumulus-toolchain/cumulus/simulator/internal/groupcommit"
 )
 
 // DefaultDir is the simulation folder when the user names none.
@@ -103,10 +105,9 @@ type Store struct {
 	mu   sync.Mutex
 	live map[string]bool
 
-	// The writes waiting for a commit (see update in commit.go).
-	wmu     sync.Mutex
-	queue   []*write
-	leading bool
+	// The writes' group commit (see update in commit.go).
+	commitsOnce sync.Once
+	commits     *groupcommit.Batcher[*txn]
 }
 
 // Open opens (creating it if needed) the store in the simulation folder dir
