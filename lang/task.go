@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,11 @@ type Task struct {
 	// the container or function, where there is no Docker engine or the
 	// user wants a quick loop (argv; relative paths from the configuration).
 	LocalCommand []string
+	// TransientExitCodes are the exit codes that mean "try again" (a
+	// provider busy, a lock held); when a task lists them, another code
+	// fails its step at once, whatever the step's retries. Timeouts and
+	// memory kills are retried either way.
+	TransientExitCodes []int
 	// Lambda code: a zip file (relative to the configuration) with a runtime
 	// and handler, when Image is empty.
 	Code, Runtime, Handler string
@@ -43,7 +49,7 @@ var runsOn = []string{"ecs", "lambda"}
 var taskSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "runs_on", Required: true}, {Name: "image"}, {Name: "command"}, {Name: "entrypoint"}, {Name: "environment"},
 	{Name: "cpu"}, {Name: "memory"}, {Name: "timeout"}, {Name: "build"}, {Name: "code"}, {Name: "runtime"}, {Name: "handler"},
-	{Name: "local_command"},
+	{Name: "local_command"}, {Name: "transient_exit_codes"},
 }}
 
 func (c *checker) decodeTask(b *hcl.Block) *Task {
@@ -68,6 +74,9 @@ func (c *checker) decodeTask(b *hcl.Block) *Task {
 		if len(t.LocalCommand) == 0 && d.known(a) {
 			d.errorf(a.Expr.Range(), "Empty local_command", "local_command is the program and its arguments that cumulus simulate runs on this machine, such as [\"python3\", \"preprocess.py\"]; an empty list runs nothing. Remove it or give the command.")
 		}
+	}
+	if a := attr["transient_exit_codes"]; a != nil {
+		t.TransientExitCodes = d.exitCodes(a)
 	}
 	t.Entrypoint = d.strings(attr["entrypoint"])
 	if a := attr["environment"]; a != nil {
@@ -328,4 +337,37 @@ func runtimeFix(rt string) string {
 		return fmt.Sprintf("Lambda no longer creates functions with %s (or never did). For %s it takes %s: use the newest your code supports, such as runtime = %q.", rt, lang, quoteList(same), same[len(same)-1])
 	}
 	return fmt.Sprintf("Lambda creates functions with these runtimes only: %s.%s", quoteList(lambdaRuntimes), didYouMean(rt, lambdaRuntimes))
+}
+
+// exitCodes evaluates a list of process exit codes: whole numbers from 1
+// to 255, each once (0 is success, never a failure to retry).
+func (d *decoder) exitCodes(a *hcl.Attribute) []int {
+	v, ok := d.eval(a, scopeStatic, cty.List(cty.Number))
+	if !ok {
+		return nil
+	}
+	var out []int
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			d.errorf(a.Expr.Range(), "Null list element", "%s must not contain null elements.", a.Name)
+			return nil
+		}
+		bf := e.AsBigFloat()
+		n, exact := bf.Int64()
+		if !bf.IsInt() || exact != big.Exact || n < 1 || n > 255 {
+			d.errorf(a.Expr.Range(), "Invalid exit code", "%s lists the exit codes that mean \"try again\": whole numbers from 1 to 255 (0 is success); %s is not one. Write, for example, transient_exit_codes = [75].", a.Name, bf.Text('g', -1))
+			return nil
+		}
+		if containsInt(out, int(n)) {
+			d.errorf(a.Expr.Range(), "Duplicate exit code", "%s lists %d twice; list each code once.", a.Name, n)
+			return nil
+		}
+		out = append(out, int(n))
+	}
+	if len(out) == 0 && d.known(a) {
+		d.errorf(a.Expr.Range(), "Empty transient_exit_codes", "An empty list would make every exit code fatal, even with retries. List the codes that mean \"try again\", such as [75], or remove the attribute to retry any failure.")
+		return nil
+	}
+	return out
 }

@@ -124,11 +124,16 @@ func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.St
 		}
 	}
 	var exit *executor.ExitError
-	if err != nil && !errors.As(err, &exit) && !executor.Retryable(err, nil) {
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && len(s.Task.TransientExitCodes) > 0 && !executor.Retryable(err, s.Task.TransientExitCodes):
+		// The task says which codes mean "try again"; this is not one.
+		return res, fatalError{err}
+	case !errors.As(err, &exit) && !executor.Retryable(err, nil):
 		// A task that cannot run here, or that wrote a malformed result,
-		// would fail the same way on every retry. Exit codes stay
-		// retryable: the language has no list of transient codes yet, so
-		// `retries` applies to any failure, as States.ALL does.
+		// would fail the same way on every retry. Exit codes of a task
+		// that lists no transient ones stay retryable: its `retries`
+		// apply to any failure, as States.ALL does.
 		return res, fatalError{err}
 	}
 	return res, err

@@ -103,4 +103,24 @@ func TestRunnerMissingImage(t *testing.T) {
 	if errors.As(err, &f) {
 		t.Errorf("err = %v is fatal; exit codes are retried", err)
 	}
+
+	// A task that lists its transient codes: only those (and timeouts,
+	// memory kills) are retried.
+	task.TransientExitCodes = []int{75}
+	for _, tc := range []struct {
+		err   *executor.ExitError
+		fatal bool
+	}{
+		{&executor.ExitError{Code: 75}, false},
+		{&executor.ExitError{Code: 1}, true},
+		{&executor.ExitError{Code: 137, OOM: true}, false},
+		{&executor.ExitError{Code: -1, Timeout: true}, false},
+	} {
+		docker.err = tc.err
+		_, err = runTask(t, r, task)
+		var f scheduler.Fatal
+		if got := errors.As(err, &f) && f.Fatal(); got != tc.fatal {
+			t.Errorf("exit %+v: fatal = %v, want %v", *tc.err, got, tc.fatal)
+		}
+	}
 }

@@ -142,6 +142,8 @@ type Task struct {
 	// LocalCommand is what the simulator runs instead of the container or
 	// function when asked to (or when there is no Docker engine).
 	LocalCommand []string `json:"local_command,omitempty"`
+	// TransientExitCodes, when set, are the only exit codes retried.
+	TransientExitCodes []int `json:"transient_exit_codes,omitempty"`
 	// Build is the folder (relative to the configuration) the simulator
 	// builds Image from.
 	Build       string    `json:"build,omitempty"`

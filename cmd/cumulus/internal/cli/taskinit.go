@@ -216,6 +216,9 @@ func (sc *scaffold) block() string {
   cpu     = 512
   memory  = 1024
   timeout = "30m"
+  # The wrapper exits 75 for a failure worth retrying (a transient exit
+  # of your script, a memory kill, a timeout) and 1 for one that is not.
+  transient_exit_codes = [75]
 }
 `, sc.Name, sc.Image, filepath.ToSlash(sc.Dir))
 }
