@@ -74,6 +74,7 @@ func TestScript(t *testing.T) {
 			"freeport":  freeportCmd,
 			"httpget":   httpgetCmd,
 			"httptoken": httptokenCmd,
+			"jsonget":   jsongetCmd,
 			"awsfake":   awsfakeCmd,
 		},
 		Condition: func(cond string) (bool, error) {
@@ -507,5 +508,33 @@ func retryRefused(ts *testscript.TestScript, do func() (*http.Response, error)) 
 			ts.Fatalf("%v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// jsongetCmd is "jsonget FILE PATH VAR": set VAR to the string or number
+// at PATH (dot-separated object keys) of the JSON document in FILE, such as
+// a run's id out of an API answer.
+func jsongetCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: jsonget FILE PATH VAR")
+	}
+	var doc any
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &doc))
+	for _, k := range strings.Split(args[1], ".") {
+		m, ok := doc.(map[string]any)
+		if !ok {
+			ts.Fatalf("jsonget: %s: %q is not in an object", args[1], k)
+		}
+		if doc, ok = m[k]; !ok {
+			ts.Fatalf("jsonget: %s: no %q", args[1], k)
+		}
+	}
+	switch v := doc.(type) {
+	case string:
+		ts.Setenv(args[2], v)
+	case float64:
+		ts.Setenv(args[2], strconv.FormatFloat(v, 'f', -1, 64))
+	default:
+		ts.Fatalf("jsonget: %s is a %T, not a string or number", args[1], doc)
 	}
 }
