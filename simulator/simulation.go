@@ -56,9 +56,10 @@ type Options struct {
 	// Ready, when set, is called once the store and the S3 endpoint are
 	// open and the buckets made, before any granule runs: where the CLI
 	// starts the engine API, the dashboard and the distribution over them.
-	// They must stop using what it gets by the time Run returns. An error
-	// stops the simulation.
-	Ready func(ctx context.Context, r Resources) error
+	// They must stop using what it gets by the time Run returns. What it
+	// says it serves goes into the metadata records (their links); an
+	// error stops the simulation.
+	Ready func(ctx context.Context, r Resources) (Served, error)
 	// Events receives progress (safe for concurrent use).
 	Events func(Event)
 	Logger *slog.Logger
@@ -78,6 +79,14 @@ type Resources struct {
 	// CMRURL is the CMR stand-in's base URL (its search API is under
 	// /search/granules.umm_json).
 	CMRURL string
+}
+
+// Served is what Options.Ready serves.
+type Served struct {
+	// DistributionURL is the base URL of the configuration's first
+	// distribution ("" when none is served): the metadata records link
+	// distributed files through it, as they will through CloudFront.
+	DistributionURL string
 }
 
 // Summary is what a simulation did.
@@ -147,8 +156,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return sum, fmt.Errorf("starting the CMR stand-in: %w", err)
 	}
 	defer cmr.Close()
+	var served Served
 	if opts.Ready != nil {
-		if err := opts.Ready(ctx, Resources{Dir: dir, Store: store, S3: client, CMRURL: cmr.URL()}); err != nil {
+		if served, err = opts.Ready(ctx, Resources{Dir: dir, Store: store, S3: client, CMRURL: cmr.URL()}); err != nil {
 			return sum, err
 		}
 	}
@@ -165,10 +175,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		builtins: builtin.Steps(),
 		env: builtin.Env{
 			S3: client, Graph: g, Logger: log, StagingBucket: staging,
-			RecordDir:   filepath.Join(dir, "records"),
-			Getenv:      getenv,
-			CMREndpoint: cmr.URL(),
-			Publisher:   builtin.CMRPublisher{Endpoint: cmr.URL(), Provider: "LOCAL", Token: "simulation"},
+			RecordDir:       filepath.Join(dir, "records"),
+			Getenv:          getenv,
+			CMREndpoint:     cmr.URL(),
+			DistributionURL: served.DistributionURL,
+			Publisher:       builtin.CMRPublisher{Endpoint: cmr.URL(), Provider: "LOCAL", Token: "simulation"},
 		},
 		process: executor.NewProcess(executor.ProcessOptions{BaseDir: opts.Config.Dir, Logger: log}),
 		files:   executor.S3Files{Client: client},

@@ -58,8 +58,11 @@ type Env struct {
 	// Logger receives what the steps did; nil discards it.
 	Logger *slog.Logger
 	// DistributionURL is the base of the links the metadata record gives
-	// for distributed files: DistributionURL + "/" + bucket + "/" + key.
-	// Empty means s3:// links (UMM-G's "GET DATA VIA DIRECT ACCESS").
+	// for distributed files: DistributionURL + "/" + the bucket's prefix in
+	// the configuration's first distribution (its name when there is no
+	// distribution block) + "/" + key. Empty, or a bucket the distribution
+	// does not serve, means s3:// links (UMM-G's "GET DATA VIA DIRECT
+	// ACCESS").
 	DistributionURL string
 	// StagingBucket is the bucket acquisition stages granules in:
 	// cmr_metadata writes its record there, delete_staged cleans it.

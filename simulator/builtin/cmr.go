@@ -301,13 +301,13 @@ func (e Env) relatedURL(c *graph.Collection, g contract.Granule, f contract.File
 	if isBrowse(f.Name) {
 		link.Type = "GET RELATED VISUALIZATION"
 	}
-	if e.DistributionURL == "" {
+	if prefix, ok := e.distributionPrefix(loc.Bucket); ok {
+		link.URL = strings.TrimRight(e.DistributionURL, "/") + "/" + escapePath(prefix+"/"+loc.Key)
+	} else {
 		link.URL = s3url(loc.Bucket, loc.Key)
 		if link.Type == "GET DATA" {
 			link.Type = "GET DATA VIA DIRECT ACCESS"
 		}
-	} else {
-		link.URL = strings.TrimRight(e.DistributionURL, "/") + "/" + escapePath(loc.Bucket+"/"+loc.Key)
 	}
 	if len(link.URL) > maxURL {
 		return ummRelatedURL{}, false, fatalf("granule %s: file %q: its link %q is over UMM-G's %d characters for a URL", g.ID, f.Name, link.URL, maxURL)
@@ -425,4 +425,26 @@ func writeRecord(dir, name string, body []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), filepath.Join(dir, name))
+}
+
+// distributionPrefix is the URL path under DistributionURL that serves
+// bucket: its prefix in the configuration's first distribution (the bucket
+// map the distribution handler serves), or, for a configuration with no
+// distribution block, the bucket's name (a distribution set up elsewhere
+// that maps buckets by name). False when there is no distribution URL or
+// the distribution does not serve the bucket: its files are then linked for
+// direct S3 access.
+func (e Env) distributionPrefix(bucket string) (string, bool) {
+	switch {
+	case e.DistributionURL == "":
+		return "", false
+	case e.Graph == nil || len(e.Graph.Distributions) == 0:
+		return bucket, true
+	}
+	for _, b := range e.Graph.Distributions[0].Buckets {
+		if b.BucketName == bucket {
+			return b.Prefix, true
+		}
+	}
+	return "", false
 }

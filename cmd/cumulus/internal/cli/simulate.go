@@ -156,9 +156,9 @@ func runSimulate(e *env, args []string) int {
 		}
 	}
 	var servers *localserve.Servers
-	ready := func(ctx context.Context, r simulator.Resources) error {
+	ready := func(ctx context.Context, r simulator.Resources) (simulator.Served, error) {
 		if *noServe {
-			return nil
+			return simulator.Served{}, nil
 		}
 		var err error
 		servers, err = localserve.Start(ctx, localserve.Config{
@@ -166,7 +166,7 @@ func runSimulate(e *env, args []string) int {
 			DashboardAddr: *listen, DistributionAddr: *distListen, Getenv: e.getenv,
 		})
 		if err != nil {
-			return fmt.Errorf("serving the dashboard and distribution: %w", err)
+			return simulator.Served{}, fmt.Errorf("serving the dashboard and distribution: %w", err)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -176,7 +176,11 @@ func runSimulate(e *env, args []string) int {
 		}
 		printServing(w, servers)
 		fmt.Fprintf(w, "CMR stand-in (what publish_cmr published): %s/search/granules.umm_json\n", r.CMRURL)
-		return nil
+		var served simulator.Served
+		if len(servers.Distributions) > 0 {
+			served.DistributionURL = servers.Distributions[0].URL
+		}
+		return served, nil
 	}
 	sum, err := simulator.Run(ctx, simulator.Options{
 		Config: cfg, Graph: g, Dir: *dir, S3Endpoint: *endpoint, Once: *once, NoDocker: *noDocker,
