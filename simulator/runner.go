@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/runtime/stepwrap"
 	"github.com/cumulus-toolchain/cumulus/simulator/builtin"
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
 	"github.com/cumulus-toolchain/cumulus/simulator/executor"
@@ -36,6 +38,9 @@ type stepRunner struct {
 	// keepWork keeps attempt folders after success (for inspection).
 	keepWork bool
 	logger   *slog.Logger
+	// heartbeatURL is where wrapped steps post their heartbeats ("":
+	// nowhere).
+	heartbeatURL string
 	// events reports what the user should know (nil: nothing).
 	events func(scheduler.Event)
 	// warned holds the tasks already said to run through local_command.
@@ -106,6 +111,18 @@ func (r *stepRunner) RunStep(ctx context.Context, p *graph.Pipeline, s *graph.St
 		if err := os.MkdirAll(work, 0o755); err != nil {
 			return contract.Result{}, fmt.Errorf("creating the attempt's folder: %w", err)
 		}
+	}
+	if r.heartbeatURL != "" {
+		// For a step that runs through the wrapper; others ignore it.
+		env := maps.Clone(in.Env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env[stepwrap.EnvHeartbeatURL] = r.heartbeatURL
+		if _, set := env[stepwrap.EnvHeartbeatInterval]; !set {
+			env[stepwrap.EnvHeartbeatInterval] = heartbeatInterval.String()
+		}
+		in.Env = env
 	}
 	job := executor.Job{Task: s.Task, Input: in, WorkDir: work, Files: r.files, Log: log, Timeout: s.Timeout.D()}
 	res, err := exec.Run(ctx, job)

@@ -200,6 +200,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	s := &sim{opts: opts, log: log, store: store, client: client, staging: staging, sum: &sum}
 	runner.events = s.event
+	beats, err := startHeartbeats(ctx, s.event)
+	if err != nil {
+		return sum, fmt.Errorf("starting the heartbeat endpoint: %w", err)
+	}
+	defer beats.close()
+	runner.heartbeatURL = beats.url
 	s.sched = &scheduler.Scheduler{Graph: g, Runner: runner, Journal: &journal{store: store, logPath: func(run scheduler.Run, step string, attempt int) string {
 		return runner.LogPath(run.Granule.ID, run.Pipeline.Name, step, attempt)
 	}}, Clock: wallClock{}, Log: log, Events: s.event}
