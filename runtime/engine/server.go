@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -35,6 +36,10 @@ type Options struct {
 	// Graph is the compiled configuration: the pipelines and their steps.
 	// Nil shows the pipelines the store knows, without their graphs.
 	Graph *graph.Graph
+	// Links are other services of the deployment the dashboard links to
+	// from its navigation bar (the CMR stand-in's search in a simulation,
+	// say); only http and https URLs are shown.
+	Links []Link
 	// Title names what is served in the dashboard (a configuration's
 	// prefix or folder); "" means "cumulus".
 	Title string
@@ -270,6 +275,7 @@ func (s *Server) loadStatic() error {
 		}
 		if path.Base(p) == "index.html" {
 			body = bytes.ReplaceAll(body, []byte("{{TITLE}}"), []byte(htmlEscape(s.opts.Title)))
+			body = bytes.ReplaceAll(body, []byte("{{LINKS}}"), []byte(linksHTML(s.opts.Links)))
 		}
 		ctype := mime.TypeByExtension(path.Ext(p))
 		if ctype == "" {
@@ -296,4 +302,23 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.send(w, r, f.body, f.etag, f.ctype)
+}
+
+// Link is a link of the dashboard's navigation bar to another service.
+type Link struct {
+	Name, URL string
+}
+
+// linksHTML renders links for the navigation bar, each opening in a new
+// tab; a URL that is not http or https is left out.
+func linksHTML(links []Link) string {
+	var b strings.Builder
+	for _, l := range links {
+		u, err := url.Parse(l.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || l.Name == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "\n    <a href=\"%s\" target=\"_blank\" rel=\"noopener\" class=\"external\">%s ↗</a>", htmlEscape(u.String()), htmlEscape(l.Name))
+	}
+	return b.String()
 }

@@ -51,6 +51,8 @@ type Config struct {
 	Getenv func(string) string
 	// Random makes generated passwords and keys (nil: crypto/rand).
 	Random io.Reader
+	// Links are shown in the dashboard's navigation bar.
+	Links []engine.Link
 	// Logger gets the distributions' access log and the servers' errors.
 	Logger *slog.Logger
 }
@@ -109,7 +111,7 @@ func Start(ctx context.Context, cfg Config) (*Servers, error) {
 	title := cfg.Graph.Prefix
 	eng, err := engine.New(engine.Options{
 		Store: cfg.Store, Logs: engine.FileLogs(filepath.Join(cfg.Dir, "logs")), Graph: cfg.Graph,
-		Title: title, Logger: log,
+		Title: title, Logger: log, Links: cfg.Links,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("the engine API: %w", err)

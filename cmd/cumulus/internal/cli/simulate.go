@@ -164,6 +164,7 @@ func runSimulate(e *env, args []string) int {
 		servers, err = localserve.Start(ctx, localserve.Config{
 			Graph: g, Store: engine.StateStore(r.Store), Dir: r.Dir, S3: r.S3,
 			DashboardAddr: *listen, DistributionAddr: *distListen, Getenv: e.getenv,
+			Links: []engine.Link{{Name: "CMR stand-in", URL: r.CMRURL + "/search/granules.umm_json"}},
 		})
 		if err != nil {
 			return simulator.Served{}, fmt.Errorf("serving the dashboard and distribution: %w", err)
