@@ -3,6 +3,7 @@ package compiler
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -40,6 +41,12 @@ var (
 	}
 )
 
+// starSids are the statements that may have Resource "*": AWS defines no
+// narrower resource for their actions (CloudWatch Logs log delivery,
+// ecr:GetAuthorizationToken, EC2 Describe actions, the Data Pipeline Task
+// Runner's polling, datapipeline:ListPipelines and CreatePipeline).
+var starSids = []string{"LogDelivery", "ECRLogin", "WatchWorker", "TaskRunner", "FindPipelines", "CreateRuns"}
+
 type policyStatement struct {
 	Sid       string                    `json:"Sid"`
 	Effect    string                    `json:"Effect"`
@@ -75,7 +82,7 @@ func rolePolicies(errorf func(string, ...any), res *Result) map[string][]policyS
 			if slices.Contains(st.Resource, "*") && len(a.Notes) == 0 {
 				errorf("%s: statement %s has Resource \"*\" but the manifest says not why", a.Path, st.Sid)
 			}
-			if slices.Contains(st.Resource, "*") && st.Sid != "LogDelivery" && st.Sid != "ECRLogin" {
+			if slices.Contains(st.Resource, "*") && !slices.Contains(starSids, st.Sid) {
 				errorf("%s: statement %s has Resource \"*\" where AWS allows narrower", a.Path, st.Sid)
 			}
 		}
@@ -153,6 +160,7 @@ func checkIAM(errorf func(string, ...any), res *Result) {
 			errorf("pipeline %s: role %s may publish %q (notify %q)", p.Name, p.StateMachineRole, sns, p.Notify)
 		}
 	}
+	checkDataPipelineIAM(errorf, res, roles)
 	// Each task role: the S3 actions and prefixes its steps use, no more,
 	// no fewer.
 	want := map[string]map[string]bool{} // task role -> RESOURCE ACTION
@@ -176,6 +184,16 @@ func checkIAM(errorf func(string, ...any), res *Result) {
 			archive := specArchive[s.Uses]
 			if afterMove && !slices.Contains(archive, "s3:GetObject") {
 				archive = append(slices.Clone(archive), "s3:GetObject")
+			}
+			if s.Uses == "sync_granule" {
+				// It reads the granule from an S3 provider: the provider's
+				// bucket, under the source's path.
+				for _, src := range g.Sources {
+					if src.Pipeline == p.Name && src.S3Bucket != "" {
+						w["arn:aws:s3:::"+src.S3Bucket+"/"+src.S3Prefix+"* s3:GetObject"] = true
+						w["arn:aws:s3:::"+src.S3Bucket+" s3:ListBucket "+src.S3Prefix+"*"] = true
+					}
+				}
 			}
 			for _, c := range cols {
 				for _, act := range specStaging[s.Uses] {
@@ -231,6 +249,89 @@ func checkIAM(errorf func(string, ...any), res *Result) {
 			}
 		}
 	}
+}
+
+// checkDataPipelineIAM: each pipeline's Data Pipeline resource role runs
+// exactly the tasks and functions of its steps (every step with a task: the
+// step wrapper, not Data Pipeline, skips a step whose when is false) and
+// passes exactly their roles; its service role passes exactly the resource
+// role; the trigger starts runs only on the deployment's orchestrator.
+func checkDataPipelineIAM(errorf func(string, ...any), res *Result, roles map[string][]policyStatement) {
+	g := res.Graph
+	var machines, dpRoles []string
+	for _, p := range g.Pipelines {
+		machines = append(machines, g.StateMachineARN(p.ResourceName)+" states:StartExecution")
+		dpRoles = append(dpRoles, g.RoleARN(p.DataPipelineRole)+" iam:PassRole", g.RoleARN(p.DataPipelineResource)+" iam:PassRole")
+		if roles[p.DataPipelineRole] == nil || roles[p.DataPipelineResource] == nil {
+			errorf("pipeline %s: no policies for its Data Pipeline roles %s, %s", p.Name, p.DataPipelineRole, p.DataPipelineResource)
+			continue
+		}
+		want := map[string]bool{}
+		for _, s := range p.Steps {
+			if s.Task == nil {
+				continue
+			}
+			if s.Task.RunsOn == "lambda" {
+				want[g.FunctionARN(s.Task.ResourceName)+" lambda:InvokeFunction"] = true
+				continue
+			}
+			arn := g.TaskDefinitionARN(s.Task.ResourceName)
+			want[arn+" ecs:RunTask"], want[arn+":* ecs:RunTask"] = true, true
+			want[g.RoleARN(s.Task.TaskRole)+" iam:PassRole"] = true
+			want[g.RoleARN(s.Task.ExecutionRole)+" iam:PassRole"] = true
+		}
+		stmts := roles[p.DataPipelineResource]
+		got := granted(stmts, "ecs:RunTask")
+		for _, pre := range []string{"lambda:", "iam:", "states:", "s3:Delete", "s3:Get"} {
+			for k := range granted(stmts, pre) {
+				got[k] = true
+			}
+		}
+		if fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(want)) {
+			errorf("pipeline %s: role %s may start and pass\n %q\nbut its steps need exactly\n %q", p.Name, p.DataPipelineResource, sortedSet(got), sortedSet(want))
+		}
+		if got, want := sortedSet(granted(roles[p.DataPipelineRole], "iam:PassRole")), []string{g.RoleARN(p.DataPipelineResource) + " iam:PassRole"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			errorf("pipeline %s: role %s may pass %q, want %q", p.Name, p.DataPipelineRole, got, want)
+		}
+	}
+	for _, f := range g.Functions {
+		if f.Name != "trigger" {
+			continue
+		}
+		stmts := roles[f.TaskRole]
+		states, dp, pass := granted(stmts, "states:"), granted(stmts, "datapipeline:"), granted(stmts, "iam:PassRole")
+		if len(g.Pipelines) == 0 {
+			if len(states)+len(dp)+len(pass) > 0 {
+				errorf("the trigger may start runs of no pipeline, but may %q %q", sortedSet(states), sortedSet(dp))
+			}
+			continue
+		}
+		if g.Orchestrator == "datapipeline" {
+			if len(states) > 0 || len(dp) == 0 || !dp["arn:aws:datapipeline:"+g.Region+":"+g.AccountID+":pipeline/* datapipeline:ActivatePipeline"] {
+				errorf("orchestrator datapipeline: the trigger may %q and %q", sortedSet(states), sortedSet(dp))
+			}
+			if fmt.Sprint(sortedSet(pass)) != fmt.Sprint(sortedSet(setOf(dpRoles))) {
+				errorf("the trigger may pass %q, want %q", sortedSet(pass), sortedSet(setOf(dpRoles)))
+			}
+			for _, st := range stmts {
+				if slices.Contains(st.Action, "datapipeline:ActivatePipeline") && st.Condition["StringEquals"]["datapipeline:Tag/cumulus:config"] != g.Prefix {
+					errorf("the trigger may activate pipelines not tagged cumulus:config=%s: %v", g.Prefix, st.Condition)
+				}
+			}
+			continue
+		}
+		if len(dp) > 0 || len(pass) > 0 || fmt.Sprint(sortedSet(states)) != fmt.Sprint(sortedSet(setOf(machines))) {
+			errorf("orchestrator stepfunctions: the trigger may %q %q %q, want exactly %q", sortedSet(states), sortedSet(dp), sortedSet(pass), sortedSet(setOf(machines)))
+		}
+	}
+}
+
+func setOf(s []string) map[string]bool {
+	out := map[string]bool{}
+	for _, x := range s {
+		out[x] = true
+	}
+	return out
 }
 
 // checkPlatformIAM: each poller stages only its collection's files and is
@@ -319,6 +420,9 @@ func TestIAMCheckBites(t *testing.T) {
 		{"the state machine may run one task too many", "iam/hs3-dev-ingest-sfn.orchestrate.json", `task-definition/hs3-dev-preprocess\"`, `task-definition/hs3-dev-preprocess\",\"arn:aws:ecs:us-west-2:123456789012:task-definition/hs3-dev-avaps-poller\"`},
 		{"a poller that may write another collection", "iam/hs3-dev-hamsr-poller.s3.json", `\"Action\":[\"s3:PutObject\"],\"Resource\":[\"arn:aws:s3:::hs3-dev-staging/hs3_hamsr/*\"]`, `\"Action\":[\"s3:PutObject\"],\"Resource\":[\"arn:aws:s3:::hs3-dev-staging/*\"]`},
 		{"a wildcard action", "iam/hs3-dev-ingest-sfn.orchestrate.json", `\"sns:Publish\"`, `\"sns:*\"`},
+		{"the Data Pipeline worker may run one task too many", "iam/hs3-dev-ingest-dpres.orchestrate.json", `task-definition/hs3-dev-preprocess\"`, `task-definition/hs3-dev-preprocess\",\"arn:aws:ecs:us-west-2:123456789012:task-definition/hs3-dev-avaps-poller\"`},
+		{"the Data Pipeline service role may pass a task role", "iam/hs3-dev-ingest-dp.orchestrate.json", `role/hs3-dev-ingest-dpres\"`, `role/hs3-dev-ingest-dpres\",\"arn:aws:iam::123456789012:role/hs3-dev-preprocess-task\"`},
+		{"the trigger may start a machine that is not a pipeline's", "iam/hs3-dev-trigger-fn.orchestrate.json", `stateMachine:hs3-dev-ingest\"`, `stateMachine:hs3-dev-ingest\",\"arn:aws:states:us-west-2:123456789012:stateMachine:hs3-dev-ingest-backfill\"`},
 		{"an unexplained Resource *", "iam/hs3-dev-ingest-sfn.orchestrate.json", `\"Resource\":[\"arn:aws:sns:us-west-2:123456789012:hs3-alerts\"]`, `\"Resource\":[\"*\"]`},
 	} {
 		res := compileDir(t, filepath.Join("..", "examples", "hs3"))
@@ -343,6 +447,78 @@ func TestIAMCheckBites(t *testing.T) {
 			t.Errorf("%s: the IAM check accepted it", tc.name)
 		} else {
 			t.Logf("%s: refused: %s", tc.name, strings.SplitN(errs[0], "\n", 2)[0])
+		}
+	}
+}
+
+// TestIAMS3Provider: sync_granule reads (and lists, under the source's
+// path) the bucket of a source whose provider's protocol is "s3", and only
+// that; the other steps do not.
+func TestIAMS3Provider(t *testing.T) {
+	dir := t.TempDir()
+	cfg := `deployment {
+  prefix     = "prov"
+  region     = "us-west-2"
+  account_id = "123456789012"
+}
+bucket "staging" { kind = "private" }
+bucket "archive" { kind = "protected" }
+provider "drop" {
+  protocol = "s3"
+  host     = "provider-drop"
+}
+collection "c" {
+  version    = "1"
+  granule_id = "^(G_[0-9]{8})"
+  bucket     = bucket.archive
+  file "data" {
+    match = "\\.nc$"
+  }
+  url_path = "${granule.year}/${granule.id}"
+}
+source "drop" {
+  provider   = provider.drop
+  path       = "incoming/"
+  collection = collection.c
+  pipeline   = pipeline.ingest
+}
+pipeline "ingest" {
+  step "sync" {
+    uses = stdlib.sync_granule
+  }
+  step "archive" {
+    uses  = stdlib.move_granule
+    after = [step.sync]
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.cumulus.hcl"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := compileDir(t, dir)
+	checkIAM(t.Errorf, res)
+	roles := rolePolicies(t.Errorf, res)
+	sync := roles["prov-stdlib-sync_granule-task"]
+	if !granted(sync, "s3:")["arn:aws:s3:::provider-drop/incoming/* s3:GetObject"] {
+		t.Errorf("sync_granule may not read the provider's objects: %q", sortedSet(granted(sync, "s3:")))
+	}
+	listed := false
+	for _, st := range sync {
+		if slices.Contains(st.Action, "s3:ListBucket") && slices.Contains(st.Resource, "arn:aws:s3:::provider-drop") {
+			listed = fmt.Sprint(st.Condition["StringLike"]["s3:prefix"]) == "[incoming/*]"
+		}
+	}
+	if !listed {
+		t.Errorf("sync_granule may not list the provider's bucket under incoming/")
+	}
+	for role, stmts := range roles {
+		if role == "prov-stdlib-sync_granule-task" {
+			continue
+		}
+		for k := range granted(stmts, "s3:") {
+			if strings.Contains(k, "provider-drop") {
+				t.Errorf("role %s may %s", role, k)
+			}
 		}
 	}
 }

@@ -269,6 +269,15 @@ func (c *Config) bucketName(label string) string {
 // families, state machines).
 func (c *Config) ResourceName(block string) string { return c.Deployment.Prefix + "-" + block }
 
+// BackfillSuffix ends the name of a pipeline's backfill state machine.
+const BackfillSuffix = "-backfill"
+
+// BackfillName is the name of a pipeline's backfill state machine:
+// prefix-pipeline-backfill.
+func (c *Config) BackfillName(pipeline string) string {
+	return c.ResourceName(pipeline + BackfillSuffix)
+}
+
 // RoleName is the name of an IAM role of a block's resources:
 // prefix-name-kind, kind one of the Role constants.
 func (c *Config) RoleName(block, kind string) string {

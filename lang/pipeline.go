@@ -149,6 +149,7 @@ func (c *checker) decodePipeline(b *hcl.Block) *Pipeline {
 		}
 	}
 	d.checkName(p.NameRange, "Step Functions state machine", c.cfg.ResourceName(p.Name), maxStateMachineName, "Step Functions")
+	c.checkBackfillCollision(p)
 	d.checkRoleName(p.NameRange, c.cfg, p.Name, RoleStateMachine, RoleBackfill, RoleDataPipeline, RoleDataPipelineResource)
 	return p
 }
@@ -444,4 +445,34 @@ func (c *checker) checkStepCycles(p *Pipeline, after map[*Step][]blockRef) {
 		c.d.errorf(refRange(cyc[0], cyc[1]), "Cycle in step dependencies",
 			"In pipeline %q these steps wait for each other in a loop, so none of them could start:\n%s\nRemove one of these after references.", p.Name, strings.Join(lines, "\n"))
 	}
+}
+
+// checkBackfillCollision reports a pipeline named X-backfill when pipeline X
+// is declared and has a backfill state machine (there is a private bucket
+// to keep its granule lists in): both state machines would be named
+// prefix-X-backfill.
+func (c *checker) checkBackfillCollision(p *Pipeline) {
+	base, ok := strings.CutSuffix(p.Name, BackfillSuffix)
+	if !ok || base == "" {
+		return
+	}
+	other, declared := c.d.declared["pipeline"][base]
+	if !declared || !c.hasPrivateBucket() {
+		return
+	}
+	name := c.cfg.ResourceName(p.Name)
+	c.d.errorf(p.NameRange, "Pipeline name taken by a backfill",
+		"The state machine of pipeline %q would be named %q, which is also the name of the backfill state machine of pipeline %q (declared at %s). Rename one of them, such as this one to %q.",
+		p.Name, name, base, rangeString(other), base+"_backfill")
+}
+
+// hasPrivateBucket says whether the configuration declares a private
+// bucket, which pipelines' backfills keep their granule lists in.
+func (c *checker) hasPrivateBucket() bool {
+	for _, b := range c.cfg.Buckets {
+		if b != nil && b.Kind == "private" {
+			return true
+		}
+	}
+	return false
 }

@@ -168,7 +168,7 @@ func (b *builder) pipeline(p *lang.Pipeline) *Pipeline {
 	}
 	if b.g.ArtifactBucket != "" {
 		// The backfill reads granule lists from the private bucket.
-		out.Backfill = b.cfg.ResourceName(p.Name + "-backfill")
+		out.Backfill = b.cfg.BackfillName(p.Name)
 		out.BackfillRole = b.cfg.RoleName(p.Name, lang.RoleBackfill)
 	}
 	if p.OnFailure.Notify {
@@ -242,6 +242,9 @@ func (b *builder) source(s *lang.Source) *Source {
 	}
 	if s.Collection != nil {
 		out.Collection = s.Collection.Name
+	}
+	if s.Provider != nil && s.Provider.Protocol == "s3" {
+		out.S3Bucket, out.S3Prefix = s.Provider.Host, s.Path
 	}
 	return out
 }

@@ -169,11 +169,16 @@ type Source struct {
 	Name string `json:"name"`
 	Task *Task  `json:"task,omitempty"`
 	// ScheduleRole is the role EventBridge assumes to start the poller.
-	ScheduleRole string    `json:"schedule_role"`
-	Every        Duration  `json:"every"`
-	Pipeline     string    `json:"pipeline,omitempty"`
-	Collection   string    `json:"collection,omitempty"`
-	Range        hcl.Range `json:"-"`
+	ScheduleRole string   `json:"schedule_role"`
+	Every        Duration `json:"every"`
+	Pipeline     string   `json:"pipeline,omitempty"`
+	Collection   string   `json:"collection,omitempty"`
+	// S3Bucket and S3Prefix are where the source reads, when its provider's
+	// protocol is "s3": the provider's host (the bucket) and the source's
+	// path (a key prefix, "" for the whole bucket).
+	S3Bucket string    `json:"s3_bucket,omitempty"`
+	S3Prefix string    `json:"s3_prefix,omitempty"`
+	Range    hcl.Range `json:"-"`
 }
 
 // Pipeline returns the pipeline named name, or nil.

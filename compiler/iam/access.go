@@ -20,7 +20,8 @@ const (
 // after a move_granule step (in the graph's order) finds the granule's
 // files in the archive, so it may read them there too.
 //
-//	sync_granule   staging: read (verifies checksums), write
+//	sync_granule   staging: read (verifies checksums), write; an S3
+//	               provider: read and list under the source's path
 //	checksum       staging: read
 //	cmr_metadata   staging: read, write (the metadata record)
 //	move_granule   staging: read, delete; archive: read, write, list
@@ -44,6 +45,20 @@ var userAccess = []string{S3Get, S3Put}
 type Access struct {
 	Objects map[string]map[string]bool // action -> object ARNs
 	Lists   map[string]map[string]bool // bucket ARN -> prefixes
+	// Providers are the S3 providers' buckets the task lists (sync_granule
+	// on a source whose provider's protocol is "s3"): bucket ARN ->
+	// prefixes.
+	Providers map[string]map[string]bool
+}
+
+func (a *Access) list(m *map[string]map[string]bool, bucket, prefix string) {
+	if *m == nil {
+		*m = map[string]map[string]bool{}
+	}
+	if (*m)[bucket] == nil {
+		(*m)[bucket] = map[string]bool{}
+	}
+	(*m)[bucket][prefix] = true
 }
 
 func (a *Access) object(action, arn string) {
@@ -67,20 +82,33 @@ func (a *Access) Statements() []*Statement {
 		}
 		out = append(out, &Statement{Sid: sid[action], Effect: "Allow", Action: []string{action}, Resource: keys(a.Objects[action])})
 	}
-	buckets := make([]string, 0, len(a.Lists))
-	for b := range a.Lists {
-		buckets = append(buckets, b)
-	}
-	sort.Strings(buckets)
-	for i, bucket := range buckets {
-		prefixes := keys(a.Lists[bucket])
+	out = append(out, listStatements("ListArchive", a.Lists)...)
+	out = append(out, listStatements("ListProvider", a.Providers)...)
+	return out
+}
+
+// listStatements are one s3:ListBucket statement per bucket, limited to its
+// prefixes.
+func listStatements(sid string, lists map[string]map[string]bool) []*Statement {
+	var out []*Statement
+	for i, bucket := range keys2(lists) {
+		prefixes := keys(lists[bucket])
 		vals := make([]any, len(prefixes))
 		for j, p := range prefixes {
 			vals[j] = p + "*"
 		}
-		out = append(out, &Statement{Sid: "ListArchive" + string(rune('A'+i%26)), Effect: "Allow", Action: []string{S3List}, Resource: []string{bucket},
+		out = append(out, &Statement{Sid: sid + string(rune('A'+i%26)), Effect: "Allow", Action: []string{S3List}, Resource: []string{bucket},
 			Condition: map[string]map[string]any{"StringLike": {"s3:prefix": vals}}})
 	}
+	return out
+}
+
+func keys2(m map[string]map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -199,6 +227,15 @@ func StepAccess(g *graph.Graph) map[string]*Access {
 			if afterMove[s.Name] && !contains(archive, S3Get) {
 				archive = append(append([]string(nil), archive...), S3Get)
 			}
+			if s.Uses == "sync_granule" {
+				// It copies each granule from its provider: on an S3
+				// provider, it reads (and lists, to find the granule's
+				// files) under the source's path.
+				for _, l := range ProviderReads(g, p) {
+					a.object(S3Get, l.ObjectARN())
+					a.list(&a.Providers, "arn:aws:s3:::"+l.Bucket, l.Prefix)
+				}
+			}
 			for _, c := range cols {
 				if l, ok := Staging(g, c); ok {
 					for _, act := range staging {
@@ -208,17 +245,31 @@ func StepAccess(g *graph.Graph) map[string]*Access {
 				for _, l := range Archive(c) {
 					for _, act := range archive {
 						if act == S3List {
-							bucket := "arn:aws:s3:::" + l.Bucket
-							if a.Lists[bucket] == nil {
-								a.Lists[bucket] = map[string]bool{}
-							}
-							a.Lists[bucket][l.Prefix] = true
+							a.list(&a.Lists, "arn:aws:s3:::"+l.Bucket, l.Prefix)
 							continue
 						}
 						a.object(act, l.ObjectARN())
 					}
 				}
 			}
+		}
+	}
+	return out
+}
+
+// ProviderReads are where the sources that feed p read on their S3
+// providers: the provider's bucket and the source's path.
+func ProviderReads(g *graph.Graph, p *graph.Pipeline) []Location {
+	seen := map[Location]bool{}
+	var out []Location
+	for _, s := range g.Sources {
+		if s.Pipeline != p.Name || s.S3Bucket == "" {
+			continue
+		}
+		l := Location{Bucket: s.S3Bucket, Prefix: s.S3Prefix}
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
 		}
 	}
 	return out

@@ -1,4 +1,4 @@
-// Package iam owns the IAM roles the Step Functions target needs, derived
+// Package iam owns the IAM roles both orchestration targets need, derived
 // from the pipeline graph with least privilege: for each role, the
 // CreateRole input (with its trust policy) and one PutRolePolicy input per
 // inline policy, as `aws iam create-role --cli-input-json` and `aws iam
@@ -31,16 +31,37 @@
 //     files of its collection (STAGING/COLLECTION/), its execution role
 //     as above, and its EventBridge role may run exactly the poller's task
 //     definition and pass exactly its roles; the trigger function may start
-//     the pipelines' state machines and read staged files; a distribution's
-//     function may read the buckets it serves.
+//     the pipelines' state machines (see below for Data Pipeline) and read
+//     staged files; a distribution's function may read the buckets it
+//     serves;
+//   - a pipeline's Data Pipeline role (PREFIX-PIPELINE-dp), which Data
+//     Pipeline assumes, may launch the worker (the definition's only
+//     resource, an Ec2Resource of type datapipeline.WorkerInstanceType with
+//     the pipeline's instance profile, in the configured subnet and
+//     security groups), tag and terminate it, pass exactly the resource
+//     role to EC2, and publish to the pipeline's SNS topic when it
+//     notifies;
+//   - a pipeline's Data Pipeline resource role (PREFIX-PIPELINE-dpres),
+//     trusted by EC2 and used through an instance profile of the same name,
+//     may do what the activities' scripts do (package datapipeline): run
+//     exactly the task definitions of its container steps in the cluster,
+//     describe and stop tasks there, pass exactly those tasks' roles,
+//     invoke exactly its Lambda steps' functions; and what the Task Runner
+//     does: poll for and report tasks, and write the logs under the
+//     pipeline's log folder of the private bucket;
+//   - the trigger function, with orchestrator = "datapipeline", may run
+//     each granule in a pipeline made from the deployed one (create it with
+//     the pipeline's tags, put the definition, activate, delete), on
+//     pipelines tagged with this configuration's pipelines only, and pass
+//     exactly their two roles.
 //
-// Not here yet: the Data Pipeline roles (PREFIX-PIPELINE-dp, -dpres), which
-// the Data Pipeline target names but deploy does not create.
-//
-// Two sets of actions need Resource "*", because AWS defines no narrower
-// resource for them: CloudWatch Logs log delivery (which Step Functions
-// logging needs) and ecr:GetAuthorizationToken. Their policies carry a note
-// that the manifest shows. There is never an Action "*".
+// Some actions need Resource "*", because AWS defines no narrower resource
+// for them: CloudWatch Logs log delivery (which Step Functions logging
+// needs), ecr:GetAuthorizationToken, the EC2 Describe actions Data Pipeline
+// uses, the Data Pipeline Task Runner's polling and reporting, and
+// datapipeline:ListPipelines and CreatePipeline (the latter limited by the
+// tags it must set). Their policies carry a note that the manifest shows.
+// There is never an Action "*".
 package iam
 
 import (
@@ -51,6 +72,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/cumulus-toolchain/cumulus/compiler/datapipeline"
 	"github.com/cumulus-toolchain/cumulus/compiler/ecs"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/compiler/stepfunctions"
@@ -119,6 +141,8 @@ const (
 	PolicyS3          = "s3"
 	PolicyLogs        = "logs"
 	PolicyPull        = "pull"
+	PolicyDescribe    = "describe"
+	PolicyTaskRunner  = "task-runner"
 )
 
 // maxInlinePolicies is IAM's limit on a role's inline policies together,
@@ -129,6 +153,9 @@ const maxInlinePolicies = 10240
 const (
 	NoteLogDelivery = "Resource \"*\": CloudWatch Logs log-delivery actions (logs:CreateLogDelivery and the others Step Functions logging needs) support no resource narrower than \"*\" (Step Functions developer guide, \"IAM policies for logging to CloudWatch Logs\")."
 	NoteECRAuth     = "Resource \"*\": ecr:GetAuthorizationToken is account-wide and supports no resource narrower than \"*\"; pulling is still limited to the task's repository."
+	NoteEC2Describe = "Resource \"*\": the EC2 Describe actions Data Pipeline uses to launch and watch its worker instance support no resource narrower than \"*\" (Service Authorization Reference, Amazon EC2); launching and terminating are limited to instances with this pipeline's instance profile."
+	NoteTaskRunner  = "Resource \"*\": the Task Runner on the worker instance polls with datapipeline:PollForTask and reports with ReportTaskRunnerHeartbeat, which name no pipeline; ReportTaskProgress and SetTaskStatus carry only the ids of tasks Data Pipeline handed this worker."
+	NoteListDP      = "Resource \"*\": datapipeline:ListPipelines supports no resource or tag condition (the trigger lists pipelines to find its own by name), and datapipeline:CreatePipeline no resource (it is limited to pipelines created with this configuration's tags); everything else the trigger does to pipelines is limited to pipelines tagged with this configuration's pipelines."
 )
 
 // Build returns every role, sorted by name.
@@ -139,6 +166,7 @@ func Build(g *graph.Graph) ([]*Role, hcl.Diagnostics) {
 		if p.Backfill != "" {
 			b.backfill(p)
 		}
+		b.dataPipeline(p)
 	}
 	b.tasks()
 	b.platform()
@@ -375,6 +403,103 @@ func (b *builder) backfill(p *graph.Pipeline) {
 	r.add(PolicyLogDelivery, logDelivery(), NoteLogDelivery)
 }
 
+// dpARN is the ARN of every Data Pipeline pipeline of the account and
+// region: pipeline ids are made by CreatePipeline, so policies tell this
+// configuration's pipelines apart by their tags (datapipeline:Tag/KEY).
+func (b *builder) dpARN() string { return b.arnPrefix("datapipeline") + "pipeline/*" }
+
+// instanceProfileARN is the ARN of the instance profile of a Data
+// Pipeline's resource role, which has the role's name.
+func (b *builder) instanceProfileARN(role string) string {
+	return "arn:aws:iam::" + b.g.AccountID + ":instance-profile/" + role
+}
+
+// dataPipeline is the roles of p's Data Pipeline definition: the service
+// role Data Pipeline assumes to launch and end the worker (an Ec2Resource,
+// and no EMR resource, so Data Pipeline alone assumes it) and alarm, and the
+// resource role of the worker, whose activities run the steps' ECS tasks
+// and Lambda functions (see package datapipeline) and whose Task Runner
+// uploads their logs.
+func (b *builder) dataPipeline(p *graph.Pipeline) {
+	g := b.g
+	block := "pipeline." + p.Name
+	profile := b.instanceProfileARN(p.DataPipelineResource)
+	ec2 := "arn:aws:ec2:" + g.Region + ":" + g.AccountID + ":"
+	byProfile := map[string]map[string]any{"ArnEquals": {"ec2:InstanceProfile": profile}}
+
+	r := b.role(p.DataPipelineRole, block, "cumulus: AWS Data Pipeline runs pipeline "+p.Name+" with this role (launches and ends its worker)",
+		trust("datapipeline.amazonaws.com", map[string]map[string]any{"StringEquals": {"aws:SourceAccount": g.AccountID}}), p.Range)
+	subnets, groups := []string{ec2 + "subnet/*"}, []string{ec2 + "security-group/*"}
+	if len(g.Subnets) > 0 {
+		subnets = []string{ec2 + "subnet/" + g.Subnets[0]}
+	}
+	if len(g.SecurityGroups) > 0 {
+		groups = nil
+		for _, sg := range g.SecurityGroups {
+			groups = append(groups, ec2+"security-group/"+sg)
+		}
+	}
+	stmts := []*Statement{
+		{Sid: "LaunchWorker", Effect: "Allow", Action: []string{"ec2:RunInstances"}, Resource: []string{ec2 + "instance/*"},
+			Condition: map[string]map[string]any{"StringEquals": {"ec2:InstanceType": datapipeline.WorkerInstanceType}, "ArnEquals": {"ec2:InstanceProfile": profile}}},
+		{Sid: "LaunchWorkerWith", Effect: "Allow", Action: []string{"ec2:RunInstances"},
+			Resource: append(append([]string{"arn:aws:ec2:" + g.Region + "::image/*", ec2 + "network-interface/*", ec2 + "volume/*"}, subnets...), groups...)},
+		{Sid: "TagWorker", Effect: "Allow", Action: []string{"ec2:CreateTags"}, Resource: []string{ec2 + "instance/*"},
+			Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "RunInstances"}}},
+		{Sid: "EndWorker", Effect: "Allow", Action: []string{"ec2:TerminateInstances"}, Resource: []string{ec2 + "instance/*"}, Condition: byProfile},
+		{Sid: "PassWorkerRole", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: []string{g.RoleARN(p.DataPipelineResource)},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}},
+		{Sid: "ReadWorkerProfile", Effect: "Allow", Action: []string{"iam:GetInstanceProfile"}, Resource: []string{profile}},
+	}
+	if p.Notify != "" {
+		stmts = append(stmts, &Statement{Sid: "NotifyFailure", Effect: "Allow", Action: []string{"sns:Publish"}, Resource: []string{p.Notify}})
+	}
+	r.add(PolicyOrchestrate, stmts)
+	r.add(PolicyDescribe, []*Statement{{Sid: "WatchWorker", Effect: "Allow", Action: []string{
+		"ec2:DescribeImages", "ec2:DescribeInstanceStatus", "ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
+	}, Resource: []string{"*"}}}, NoteEC2Describe)
+
+	res := b.role(p.DataPipelineResource, block, "cumulus: the worker instance of pipeline "+p.Name+" on AWS Data Pipeline (its instance profile) runs the steps with this role",
+		trust("ec2.amazonaws.com", nil), p.Range)
+	// Every step with a task: on Data Pipeline the step wrapper decides
+	// when, so even a step whose when is false starts its task.
+	var defs, pass, fns []string
+	for _, s := range p.Steps {
+		if s.Task == nil {
+			continue
+		}
+		if s.Task.RunsOn == "lambda" {
+			fns = append(fns, g.FunctionARN(s.Task.ResourceName))
+			continue
+		}
+		arn := g.TaskDefinitionARN(s.Task.ResourceName)
+		defs = append(defs, arn, arn+":*")
+		pass = append(pass, g.RoleARN(s.Task.TaskRole), g.RoleARN(s.Task.ExecutionRole))
+	}
+	var run []*Statement
+	if len(defs) > 0 {
+		run = append(run,
+			&Statement{Sid: "RunTasks", Effect: "Allow", Action: []string{"ecs:RunTask"}, Resource: uniq(defs),
+				Condition: map[string]map[string]any{"ArnEquals": {"ecs:cluster": g.ClusterARN()}}},
+			&Statement{Sid: "WatchTasks", Effect: "Allow", Action: []string{"ecs:DescribeTasks", "ecs:StopTask"},
+				Resource: []string{b.arnPrefix("ecs") + "task/" + g.Cluster + "/*"}},
+			&Statement{Sid: "PassTaskRoles", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: uniq(pass),
+				Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+		)
+	}
+	if len(fns) > 0 {
+		run = append(run, &Statement{Sid: "InvokeFunctions", Effect: "Allow", Action: []string{"lambda:InvokeFunction"}, Resource: uniq(fns)})
+	}
+	res.add(PolicyOrchestrate, run)
+	res.add(PolicyTaskRunner, []*Statement{{Sid: "TaskRunner", Effect: "Allow", Action: []string{
+		"datapipeline:PollForTask", "datapipeline:ReportTaskProgress", "datapipeline:ReportTaskRunnerHeartbeat", "datapipeline:SetTaskStatus",
+	}, Resource: []string{"*"}}}, NoteTaskRunner)
+	if g.ArtifactBucket != "" {
+		res.add(PolicyLogs, []*Statement{{Sid: "WriteLogs", Effect: "Allow", Action: []string{S3Put},
+			Resource: []string{"arn:aws:s3:::" + strings.TrimPrefix(datapipeline.LogURI(g, p), "s3://") + "*"}}})
+	}
+}
+
 // tasks writes the roles of every task a step runs.
 func (b *builder) tasks() {
 	g := b.g
@@ -466,18 +591,11 @@ func (b *builder) platform() {
 	for _, f := range g.Functions {
 		r := b.role(f.TaskRole, "platform", "cumulus: the Lambda function "+f.Name, trust("lambda.amazonaws.com", nil), hcl.Range{})
 		r.add(PolicyLogs, []*Statement{logs(f)})
-		var machines []string
-		for _, p := range g.Pipelines {
-			machines = append(machines, g.StateMachineARN(p.ResourceName))
-		}
-		stmts := []*Statement{}
-		if len(machines) > 0 {
-			stmts = append(stmts, &Statement{Sid: "StartRuns", Effect: "Allow", Action: []string{"states:StartExecution"}, Resource: uniq(machines)})
-		}
+		stmts, notes := b.startRuns()
 		if len(staged) > 0 {
 			stmts = append(stmts, &Statement{Sid: "ReadStaged", Effect: "Allow", Action: []string{S3Get}, Resource: uniq(staged)})
 		}
-		r.add(PolicyOrchestrate, stmts)
+		r.add(PolicyOrchestrate, stmts, notes...)
 	}
 	for _, d := range g.Distributions {
 		block := "distribution." + d.Name
@@ -492,6 +610,50 @@ func (b *builder) platform() {
 			r.add(PolicyS3, []*Statement{{Sid: "ReadObjects", Effect: "Allow", Action: []string{S3Get}, Resource: uniq(objs)}})
 		}
 	}
+}
+
+// startRuns is what the trigger function needs to start a run of a
+// pipeline for a granule, on the deployment's orchestrator: with Step
+// Functions, start an execution of exactly the pipelines' state machines;
+// with Data Pipeline, run each granule in a pipeline of its own made from
+// the pipeline's definition (package datapipeline): find the deployed
+// pipeline and read its definition, create a pipeline tagged as that
+// pipeline, put the definition, activate it, and delete it when it is done,
+// passing the pipeline's two roles. Data Pipeline ids are made by
+// CreatePipeline, so these statements name this configuration's pipelines
+// by their tags (cumulus:config and cumulus:block, which deploy sets).
+func (b *builder) startRuns() ([]*Statement, []string) {
+	g := b.g
+	if len(g.Pipelines) == 0 {
+		return nil, nil
+	}
+	if g.Orchestrator != "datapipeline" {
+		var machines []string
+		for _, p := range g.Pipelines {
+			machines = append(machines, g.StateMachineARN(p.ResourceName))
+		}
+		return []*Statement{{Sid: "StartRuns", Effect: "Allow", Action: []string{"states:StartExecution"}, Resource: uniq(machines)}}, nil
+	}
+	var blocks, roles []string
+	for _, p := range g.Pipelines {
+		blocks = append(blocks, "pipeline."+p.Name)
+		roles = append(roles, g.RoleARN(p.DataPipelineRole), g.RoleARN(p.DataPipelineResource))
+	}
+	blocks = uniq(blocks)
+	tagged := func(key string) map[string]map[string]any {
+		return map[string]map[string]any{"StringEquals": {key + "/cumulus:config": g.Prefix, key + "/cumulus:block": blocks}}
+	}
+	return []*Statement{
+		{Sid: "FindPipelines", Effect: "Allow", Action: []string{"datapipeline:ListPipelines"}, Resource: []string{"*"}},
+		{Sid: "CreateRuns", Effect: "Allow", Action: []string{"datapipeline:CreatePipeline"}, Resource: []string{"*"}, Condition: tagged("aws:RequestTag")},
+		{Sid: "TagRuns", Effect: "Allow", Action: []string{"datapipeline:AddTags"}, Resource: []string{b.dpARN()}, Condition: tagged("aws:RequestTag")},
+		{Sid: "StartRuns", Effect: "Allow", Action: []string{
+			"datapipeline:ActivatePipeline", "datapipeline:DeletePipeline", "datapipeline:DescribePipelines",
+			"datapipeline:GetPipelineDefinition", "datapipeline:PutPipelineDefinition",
+		}, Resource: []string{b.dpARN()}, Condition: tagged("datapipeline:Tag")},
+		{Sid: "PassPipelineRoles", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: uniq(roles),
+			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": []string{"datapipeline.amazonaws.com", "ec2.amazonaws.com"}}}},
+	}, []string{NoteListDP}
 }
 
 // pull gives an execution role its log group and, for an image in Amazon
