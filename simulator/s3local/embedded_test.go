@@ -172,16 +172,7 @@ func TestDeletedDataLeavesTheFolder(t *testing.T) {
 // The ETag the store keeps reaches the client as the ETag header, and the
 // header carrying it from the store does not.
 func TestInternalETagHeaderDoesNotLeak(t *testing.T) {
-	isolateAWSEnv(t)
-	srv, err := s3local.Start(t.Context(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := s3local.Client(t.Context(), srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, c := startWithClient(t)
 	mustBuckets(t, c, "staging")
 	put(t, c, "staging", "k", []byte("123456789"))
 	for _, method := range []string{http.MethodHead, http.MethodGet} {
@@ -302,16 +293,7 @@ func TestLoopbackClientSendsUnsignedPayloadWithChecksum(t *testing.T) {
 // ListMultipartUploads pages by key, then by start within a key, and rolls
 // keys up under a delimiter.
 func TestListMultipartUploads(t *testing.T) {
-	isolateAWSEnv(t)
-	srv, err := s3local.Start(t.Context(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := s3local.Client(t.Context(), srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := startWithClient(t)
 	mustBuckets(t, c, "staging")
 	var want []string
 	for _, key := range []string{"a/1", "a/2", "b/1", "b/1", "c"} {
@@ -354,4 +336,22 @@ func TestListMultipartUploads(t *testing.T) {
 	if strings.Join(prefixes, " ") != "a/ b/" || len(out.Uploads) != 1 || aws.ToString(out.Uploads[0].Key) != "c" {
 		t.Errorf("delimited listing: prefixes %v, uploads %d", prefixes, len(out.Uploads))
 	}
+}
+
+// startWithClient starts the embedded server in a temporary folder, with
+// no AWS settings from the environment, and returns it with a client; both
+// end with the test.
+func startWithClient(t *testing.T) (*s3local.Server, *s3.Client) {
+	t.Helper()
+	isolateAWSEnv(t)
+	srv, err := s3local.Start(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	c, err := s3local.Client(t.Context(), srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
 }
