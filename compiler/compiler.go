@@ -19,6 +19,7 @@ import (
 	"github.com/cumulus-toolchain/cumulus/compiler/datapipeline"
 	"github.com/cumulus-toolchain/cumulus/compiler/distribution"
 	"github.com/cumulus-toolchain/cumulus/compiler/ecs"
+	"github.com/cumulus-toolchain/cumulus/compiler/engine"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/compiler/iam"
 	"github.com/cumulus-toolchain/cumulus/compiler/lambda"
@@ -40,6 +41,15 @@ const (
 	KindIAMRolePolicy      = "iam-role-policy"
 	KindBucketMap          = "distribution-bucket-map"
 	KindCachePolicy        = "cloudfront-cache-policy"
+
+	// The engine's (compiler/engine).
+	KindDynamoDBTable      = "dynamodb-table"
+	KindHTTPAPI            = "apigatewayv2-api"
+	KindHTTPAPIIntegration = "apigatewayv2-integration"
+	KindHTTPAPIRoute       = "apigatewayv2-route"
+	KindHTTPAPIStage       = "apigatewayv2-stage"
+	KindLambdaPermission   = "lambda-permission"
+	KindLogGroup           = "logs-log-group"
 )
 
 // Artifact is one file of the output.
@@ -78,6 +88,7 @@ func Compile(cfg *lang.Config) (*Result, hcl.Diagnostics) {
 	for _, d := range g.Distributions {
 		c.distribution(d)
 	}
+	c.engine()
 	for _, s := range g.Sources {
 		block := "source." + s.Name
 		td, err := ecs.Build(g, s.Task, block)
@@ -126,6 +137,46 @@ func (c *compilation) distribution(d *graph.Distribution) {
 	c.add("distribution/"+d.Name+"/bucket-map.json", KindBucketMap, block, distribution.BuildBucketMap(d))
 	for _, b := range d.Buckets {
 		c.add("distribution/"+d.Name+"/cache-policy."+b.Bucket+".json", KindCachePolicy, block, distribution.BuildCachePolicy(c.g, d, b))
+	}
+}
+
+// engine writes what the workflow engine needs on AWS: its store's tables,
+// the recorder's rule, the HTTP API in front of the engine API, both
+// functions with their log groups, permissions and roles.
+func (c *compilation) engine() {
+	const block = "platform"
+	e := c.g.Engine
+	c.lambda(e.Recorder, block, "cumulus: records pipeline runs from Step Functions events in the engine's tables")
+	c.lambda(e.API, block, "cumulus: serves the engine API and dashboard")
+	d, err := engine.Build(c.g)
+	if err != nil {
+		c.internal(err)
+		return
+	}
+	for i, t := range d.Tables {
+		c.add("engine/tables/"+d.TableNames[i]+".json", KindDynamoDBTable, block, t)
+	}
+	if d.Rule != nil {
+		c.add("events/engine-recorder.rule.json", KindEventsRule, block, d.Rule)
+		c.add("events/engine-recorder.targets.json", KindEventsTargets, block, d.Targets)
+	}
+	c.add("engine/http-api/api.json", KindHTTPAPI, block, d.API)
+	c.add("engine/http-api/integration.json", KindHTTPAPIIntegration, block, d.Integration)
+	for i, r := range d.Routes {
+		c.add("engine/http-api/route."+d.RouteFiles[i]+".json", KindHTTPAPIRoute, block, r)
+	}
+	c.add("engine/http-api/stage.json", KindHTTPAPIStage, block, d.Stage)
+	for _, p := range d.Permissions {
+		c.add("engine/permissions/"+p.FunctionName+"."+p.StatementID+".json", KindLambdaPermission, block, p)
+	}
+	for i, lg := range d.LogGroups {
+		c.add("engine/log-groups/"+c.g.EngineFunctions()[i].Name+".json", KindLogGroup, block, lg)
+	}
+	for _, r := range d.Roles {
+		c.add("iam/"+r.Create.RoleName+".json", KindIAMRole, r.Block, r.Create)
+		for _, p := range r.Policies {
+			c.add("iam/"+r.Create.RoleName+"."+p.Put.PolicyName+".json", KindIAMRolePolicy, r.Block, p.Put)
+		}
 	}
 }
 

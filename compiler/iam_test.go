@@ -3,6 +3,7 @@ package compiler
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/compiler/iam"
 )
 
 // The IAM test holds every emitted policy against the pipeline graph, with
@@ -237,6 +239,9 @@ func checkIAM(errorf func(string, ...any), res *Result) {
 		if w == nil {
 			w = map[string]bool{}
 		}
+		for k := range runStateWant(g, t) {
+			w[k] = true
+		}
 		if fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(w)) {
 			errorf("task %s: role %s grants\n %q\nbut its steps use exactly\n %q", t.Name, t.TaskRole, sortedSet(got), sortedSet(w))
 		}
@@ -343,6 +348,16 @@ func checkPlatformIAM(errorf func(string, ...any), res *Result, roles map[string
 		want := map[string]bool{}
 		stage := "arn:aws:s3:::" + g.ArtifactBucket + "/" + s.Collection + "/*"
 		want[stage+" s3:GetObject"], want[stage+" s3:PutObject"] = true, true
+		maps.Copy(want, runStateWant(g, s.Task))
+		// It lists only its collection's keys (to find manifests).
+		want["arn:aws:s3:::"+g.ArtifactBucket+" s3:ListBucket"] = true
+		for _, st := range roles[s.Task.TaskRole] {
+			if slices.Contains(st.Action, "s3:ListBucket") {
+				if p := fmt.Sprint(st.Condition["StringLike"]["s3:prefix"]); p != "["+s.Collection+"/*]" {
+					errorf("source %s: the poller may list %s, want %s/*", s.Name, p, s.Collection)
+				}
+			}
+		}
 		if got := granted(roles[s.Task.TaskRole], "s3:"); fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(want)) {
 			errorf("source %s: the poller may %q, want %q", s.Name, sortedSet(got), sortedSet(want))
 		}
@@ -362,6 +377,7 @@ func checkPlatformIAM(errorf func(string, ...any), res *Result, roles map[string
 		for _, b := range d.Buckets {
 			want["arn:aws:s3:::"+b.BucketName+"/* s3:GetObject"] = true
 		}
+		maps.Copy(want, runStateWant(g, d.Function))
 		if got := granted(roles[d.Function.TaskRole], "s3:"); fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(want)) {
 			errorf("distribution %s: its function may %q, want %q", d.Name, sortedSet(got), sortedSet(want))
 		}
@@ -521,4 +537,30 @@ pipeline "ingest" {
 			}
 		}
 	}
+}
+
+// runStateWant is what the platform's code on AWS needs of the private
+// bucket besides the steps' own objects: graph.json, for every task told
+// where it is, and the step results of each pipeline a step of the task
+// may run in (runtime/platform).
+func runStateWant(g *graph.Graph, t *graph.Task) map[string]bool {
+	out := map[string]bool{}
+	told := false
+	for _, e := range t.Environment {
+		told = told || e.Name == "CUMULUS_GRAPH"
+	}
+	if !told || g.ArtifactBucket == "" {
+		return out
+	}
+	out["arn:aws:s3:::"+g.ArtifactBucket+"/cumulus/graph.json s3:GetObject"] = true
+	for _, p := range g.Pipelines {
+		for _, s := range p.Steps {
+			if s.Task == t && !iam.NeverRuns(s) {
+				runs := "arn:aws:s3:::" + g.ArtifactBucket + "/cumulus/runs/" + p.Name + "/*"
+				out[runs+" s3:GetObject"], out[runs+" s3:PutObject"] = true, true
+				out["arn:aws:s3:::"+g.ArtifactBucket+" s3:ListBucket cumulus/runs/"+p.Name+"/*"] = true
+			}
+		}
+	}
+	return out
 }

@@ -76,6 +76,9 @@ func TestScript(t *testing.T) {
 			"httptoken": httptokenCmd,
 			"jsonget":   jsongetCmd,
 			"awsfake":   awsfakeCmd,
+			"lambdaapi": lambdaapiCmd,
+			"awsput":    awsputCmd,
+			"unzip":     unzipCmd,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {

@@ -30,8 +30,10 @@ const PollInterval = 15
 // command returns the step's script and its arguments.
 func command(g *graph.Graph, p *graph.Pipeline, s *graph.Step) (string, []string) {
 	sc := &script{}
-	sc.vars = []string{"granule", "staged_keys"}
-	sc.args = []string{"#{" + ParamGranule + "}", "#{" + ParamStagedKeys + "}"}
+	// The run is the granule's own pipeline (see package doc): its id
+	// names where the steps keep their results (runtime/platform).
+	sc.vars = []string{"granule", "staged_keys", "run"}
+	sc.args = []string{"#{" + ParamGranule + "}", "#{" + ParamStagedKeys + "}", "#{@pipelineId}"}
 	for _, gp := range GranuleParams {
 		if usesRef(s, "granule."+gp.Attr) {
 			sc.vars = append(sc.vars, "granule_"+gp.Attr)
@@ -144,6 +146,7 @@ func (sc *script) ecs(g *graph.Graph, t *graph.Task, in *inputs) {
 	sc.line(`e CUMULUS_STAGED_KEYS "$(j "$staged_keys")"`)
 	sc.line("e CUMULUS_PIPELINE %s", shq(jsonContent(in.pipe)))
 	sc.line("e CUMULUS_STEP %s", shq(jsonContent(in.step)))
+	sc.line(`e CUMULUS_RUN "$(j "$run")"`)
 	if in.when != nil {
 		sc.line("# The step wrapper evaluates CUMULUS_WHEN for the granule and skips the step, succeeding, when it is false.")
 		sc.line("e CUMULUS_WHEN %s", in.when)
@@ -195,7 +198,7 @@ func (sc *script) ecs(g *graph.Graph, t *graph.Task, in *inputs) {
 // lambda writes the part of the script that invokes a Lambda function.
 func (sc *script) lambda(t *graph.Task, in *inputs) {
 	payload := concat(lit(`{"granule":`), raw("granule"), lit(`,"staged_keys":`), raw("staged_keys"),
-		lit(`,"pipeline":"`+jsonContent(in.pipe)+`","step":"`+jsonContent(in.step)+`"`))
+		lit(`,"pipeline":"`+jsonContent(in.pipe)+`","step":"`+jsonContent(in.step)+`","run":"`), raw("run"), lit(`"`))
 	if len(in.env) > 0 {
 		sc.line("env=''")
 		sc.line(`e() { env="$env${env:+,}\"$1\":\"$2\""; }`)

@@ -346,11 +346,11 @@ func TestECSCommand(t *testing.T) {
 		t.Errorf("command holds a Data Pipeline expression:\n%s", cmd)
 	}
 	args := strs(a["scriptArgument"])
-	want := []string{"#{myGranule}", "#{myStagedKeys}", "#{myGranuleId}", "#{myGranuleYear}"}
+	want := []string{"#{myGranule}", "#{myStagedKeys}", "#{@pipelineId}", "#{myGranuleId}", "#{myGranuleYear}"}
 	if !reflect.DeepEqual(args, want) {
 		t.Errorf("scriptArgument = %v, want %v", args, want)
 	}
-	for i, v := range []string{"granule", "staged_keys", "granule_id", "granule_year"} {
+	for i, v := range []string{"granule", "staged_keys", "run", "granule_id", "granule_year"} {
 		if !strings.Contains(cmd, fmt.Sprintf("\n%s=$%d\n", v, i+1)) {
 			t.Errorf("command does not take $%d as %s", i+1, v)
 		}
@@ -378,7 +378,7 @@ func TestLambdaCommand(t *testing.T) {
 		"aws lambda invoke --function-name 'tt-fn' --cli-read-timeout 360 --payload \"fileb://$payload\" --query FunctionError --output text \"$out\"",
 		`if [ "$error" != None ]; then`,
 		`e 'DAY' "$(j "$granule_doy")"`,
-		`'{"granule":'"$granule"',"staged_keys":'"$staged_keys"',"pipeline":"p","step":"b","env":{'"$env"'}}'`,
+		`'{"granule":'"$granule"',"staged_keys":'"$staged_keys"',"pipeline":"p","step":"b","run":"'"$run"'","env":{'"$env"'}}'`,
 	} {
 		if !strings.Contains(cmd, want) {
 			t.Errorf("command lacks %s:\n%s", want, cmd)
@@ -387,7 +387,7 @@ func TestLambdaCommand(t *testing.T) {
 	if strings.Contains(cmd, "--cli-binary-format") {
 		t.Error("--cli-binary-format does not exist in AWS CLI version 1, the worker's")
 	}
-	if !reflect.DeepEqual(strs(b["scriptArgument"]), []string{"#{myGranule}", "#{myStagedKeys}", "#{myGranuleDoy}"}) {
+	if !reflect.DeepEqual(strs(b["scriptArgument"]), []string{"#{myGranule}", "#{myStagedKeys}", "#{@pipelineId}", "#{myGranuleDoy}"}) {
 		t.Errorf("scriptArgument = %v", b["scriptArgument"])
 	}
 	c := f.object(t, "Step_c")["command"].(string)

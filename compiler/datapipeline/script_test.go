@@ -47,6 +47,7 @@ var runValues = map[string]string{
 	"myGranuleYear":       "2013",
 	"myGranuleDoy":        "238",
 	"myStagedKeys":        `["staging/G'1.nc","staging/a\"b.nc"]`,
+	"@pipelineId":         "df-0123456789ABCDEFGHIJ",
 }
 
 func init() {
@@ -82,7 +83,7 @@ func runActivity(t *testing.T, shell string, o map[string]any, env ...string) ru
 	if err := os.WriteFile(filepath.Join(bin, "sleep"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	expr := regexp.MustCompile(`#\{(\w+)\}`)
+	expr := regexp.MustCompile(`#\{(@?\w+)\}`)
 	args := []string{"sh"} // $0
 	for _, a := range strs(o["scriptArgument"]) {
 		args = append(args, expr.ReplaceAllStringFunc(a, func(m string) string {
@@ -185,6 +186,7 @@ func TestCommandsRun(t *testing.T) {
 				"CUMULUS_STAGED_KEYS":    runValues["myStagedKeys"],
 				"CUMULUS_PIPELINE":       "p",
 				"CUMULUS_STEP":           "a",
+				"CUMULUS_RUN":            "df-0123456789ABCDEFGHIJ",
 				"CUMULUS_WHEN":           `granule.collection != "skip"`,
 			}
 			if !reflect.DeepEqual(env, want) {

@@ -75,6 +75,8 @@ func Build(cfg *lang.Config) (*Graph, hcl.Diagnostics) {
 	for _, name := range sortedKeys(b.tasks) {
 		g.Tasks = append(g.Tasks, b.tasks[name])
 	}
+	g.Engine = b.engine()
+	b.graphEnv()
 	b.checkNames()
 	return g, b.diags
 }
@@ -282,9 +284,12 @@ func (b *builder) checkNames() {
 			})
 		}
 	}
-	all := append(append([]*Task(nil), b.g.Tasks...), b.g.Functions...)
+	all := append(append(append([]*Task(nil), b.g.Tasks...), b.g.Functions...), b.g.EngineFunctions()...)
 	for _, s := range b.g.Sources {
 		all = append(all, s.Task)
+	}
+	if e := b.g.Engine; e != nil {
+		check("EventBridge rule", e.Rule, 64)
 	}
 	for _, p := range b.g.Pipelines {
 		check("Step Functions state machine", p.Backfill, 80)

@@ -70,6 +70,8 @@ type Graph struct {
 	// Distributions are the compiled distribution policies, each with the
 	// function that serves it (distribution.go).
 	Distributions []*Distribution `json:"distributions,omitempty"`
+	// Engine is the engine's recorder and API functions (engine.go).
+	Engine *Engine `json:"engine,omitempty"`
 }
 
 // Pipeline is one pipeline: a graph of steps run once per granule.

@@ -157,3 +157,39 @@ collection "c" {
 		t.Errorf("Eval = %v, %v", v, err)
 	}
 }
+
+func TestDecode(t *testing.T) {
+	g := build(t, `
+bucket "s" { kind = "private" }
+pipeline "p" {
+  step "sync" { uses = stdlib.sync_granule }
+  step "meta" {
+    uses  = stdlib.cmr_metadata
+    after = [step.sync]
+    when  = granule.collection == "x"
+  }
+}
+`)
+	b, err := json.Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := json.Marshal(back)
+	if string(again) != string(b) {
+		t.Errorf("graph.json changed through Decode:\n%s\n%s", b, again)
+	}
+	for _, s := range back.Pipelines[0].Steps {
+		if s.Task == nil || s.Task.Name != s.TaskName {
+			t.Errorf("step %s not linked to its task: %+v", s.Name, s.Task)
+		}
+	}
+	for _, bad := range []string{``, `{}`, `{"prefix":"x","pipelines":[{"name":"p","steps":[{"name":"s","task_name":"nope"}]}]}`} {
+		if _, err := Decode([]byte(bad)); err == nil {
+			t.Errorf("Decode(%q) accepted", bad)
+		}
+	}
+}

@@ -518,6 +518,7 @@ func (b *builder) tasks() {
 			r := b.role(t.TaskRole, block, "cumulus: the Lambda function of "+block, trust("lambda.amazonaws.com", nil), rng)
 			r.add(PolicyLogs, []*Statement{logs})
 			r.add(PolicyS3, s3)
+			runState(r, g, t)
 			continue
 		}
 		ecsTrust := trust("ecs-tasks.amazonaws.com", map[string]map[string]any{
@@ -526,6 +527,7 @@ func (b *builder) tasks() {
 		})
 		r := b.role(t.TaskRole, block, "cumulus: what the containers of "+block+" may do", ecsTrust, rng)
 		r.add(PolicyS3, s3)
+		runState(r, g, t)
 		x := b.role(t.ExecutionRole, block, "cumulus: what ECS may do to start "+block+" (pull its image, write its logs)", ecsTrust, rng)
 		b.pull(x, t, logs)
 	}
@@ -570,11 +572,16 @@ func (b *builder) platform() {
 		}
 		staged = append(staged, stage...)
 		r := b.role(t.TaskRole, block, "cumulus: what the poller of "+block+" may do (stage files)", ecsTrust, s.Range)
+		runState(r, g, t)
 		if len(stage) > 0 {
-			r.add(PolicyS3, []*Statement{
+			stmts := []*Statement{
 				{Sid: "ReadObjects", Effect: "Allow", Action: []string{S3Get}, Resource: stage},
 				{Sid: "WriteObjects", Effect: "Allow", Action: []string{S3Put}, Resource: stage},
-			})
+			}
+			// The poller looks for a granule's manifest by listing its
+			// key (runtime/platform): only under its collection.
+			stmts = append(stmts, listStatements("ListStaged", map[string]map[string]bool{"arn:aws:s3:::" + g.ArtifactBucket: {s.Collection + "/": true}})...)
+			r.add(PolicyS3, stmts)
 		}
 		x := b.role(t.ExecutionRole, block, "cumulus: what ECS may do to start the poller of "+block, ecsTrust, s.Range)
 		b.pull(x, t, logs(t))
@@ -591,6 +598,7 @@ func (b *builder) platform() {
 	for _, f := range g.Functions {
 		r := b.role(f.TaskRole, "platform", "cumulus: the Lambda function "+f.Name, trust("lambda.amazonaws.com", nil), hcl.Range{})
 		r.add(PolicyLogs, []*Statement{logs(f)})
+		runState(r, g, f)
 		stmts, notes := b.startRuns()
 		if len(staged) > 0 {
 			stmts = append(stmts, &Statement{Sid: "ReadStaged", Effect: "Allow", Action: []string{S3Get}, Resource: uniq(staged)})
@@ -602,6 +610,7 @@ func (b *builder) platform() {
 		f := d.Function
 		r := b.role(f.TaskRole, block, "cumulus: the function that serves "+block, trust("lambda.amazonaws.com", nil), d.Range)
 		r.add(PolicyLogs, []*Statement{logs(f)})
+		runState(r, g, f)
 		var objs []string
 		for _, bk := range d.Buckets {
 			objs = append(objs, "arn:aws:s3:::"+bk.BucketName+"/*")

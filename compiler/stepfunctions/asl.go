@@ -63,9 +63,9 @@ type IO struct {
 // is 2, not 1.
 type Retrier struct {
 	ErrorEquals     []string `json:"ErrorEquals"`
-	IntervalSeconds int64    `json:"IntervalSeconds"`
+	IntervalSeconds int64    `json:"IntervalSeconds,omitempty"`
 	MaxAttempts     int      `json:"MaxAttempts"`
-	BackoffRate     float64  `json:"BackoffRate"`
+	BackoffRate     float64  `json:"BackoffRate,omitempty"`
 }
 
 // Catcher is one Catch rule.

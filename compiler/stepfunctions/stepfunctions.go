@@ -76,6 +76,10 @@ import (
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 )
 
+// ErrorFatal is the error a platform function reports for a failure no
+// retry can fix (runtime/platform.ErrorFatal).
+const ErrorFatal = "cumulus.Fatal"
+
 // Names in the execution input.
 const (
 	InputGranule    = "granule"
@@ -434,7 +438,12 @@ func (b *builder) step(s *graph.Step, next string, states map[string]*State, top
 		if rate < 1 {
 			rate = 1
 		}
-		t.Retry = []Retrier{{ErrorEquals: []string{"States.ALL"}, IntervalSeconds: interval, MaxAttempts: s.Retries, BackoffRate: rate}}
+		t.Retry = []Retrier{
+			// What no retry can fix (a refused input, a checksum that does
+			// not match) fails at once; see runtime/platform.
+			{ErrorEquals: []string{ErrorFatal}, MaxAttempts: 0},
+			{ErrorEquals: []string{"States.ALL"}, IntervalSeconds: interval, MaxAttempts: s.Retries, BackoffRate: rate},
+		}
 	}
 	if top {
 		t.Catch = b.catch()
@@ -574,6 +583,8 @@ func (b *builder) environment(s *graph.Step, wrapperWhen bool) []any {
 		env("CUMULUS_STAGED_KEYS", "States.JsonToString($."+InputStagedKeys+")", true),
 		env("CUMULUS_PIPELINE", b.p.Name, false),
 		env("CUMULUS_STEP", s.Name, false),
+		env("CUMULUS_RUN", "$$.Execution.Name", true),
+		env("CUMULUS_ATTEMPT", "States.Format('{}', States.MathAdd($$.State.RetryCount, 1))", true),
 	)
 	if wrapperWhen {
 		out = append(out, env("CUMULUS_WHEN", source(*s.When), false))
@@ -602,6 +613,8 @@ func (b *builder) payload(s *graph.Step, wrapperWhen bool) map[string]any {
 		InputStagedKeys + ".$": "$." + InputStagedKeys,
 		"pipeline":             b.p.Name,
 		"step":                 s.Name,
+		"run.$":                "$$.Execution.Name",
+		"retry.$":              "$$.State.RetryCount",
 	}
 	envs, exprs := map[string]any{}, map[string]any{}
 	for _, e := range s.Env {

@@ -20,6 +20,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/cumulus-toolchain/cumulus/compiler"
+	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/lang"
 	"github.com/cumulus-toolchain/cumulus/runtime/deploy"
 	"github.com/cumulus-toolchain/cumulus/runtime/deploy/awsfake"
@@ -145,6 +146,23 @@ func TestPlanApplyIdempotentUpdate(t *testing.T) {
 	if got := fake.PipelineState("hs3-dev-ingest"); got != "SCHEDULED" {
 		t.Errorf("pipeline state after -activate ingest: %q, want SCHEDULED", got)
 	}
+	// The Data Pipeline worker role reaches its instances through an
+	// instance profile of its name.
+	if got := fake.InstanceProfiles(); !slices.Equal(got, []string{"hs3-dev-ingest-dpres: hs3-dev-ingest-dpres"}) {
+		t.Errorf("instance profiles: %q", got)
+	}
+	// What the platform's code reads at run time is in the private
+	// bucket, and only granule manifests start runs.
+	gj, ok := fake.Object("hs3-dev-staging", "cumulus/graph.json")
+	if g, err := graph.Decode(gj); !ok || err != nil || g.Prefix != "hs3-dev" || g.AccountID != "123456789012" {
+		t.Errorf("graph.json: %v, %v", ok, err)
+	}
+	if cj, ok := fake.Object("hs3-dev-staging", "cumulus/config.json"); !ok || !strings.Contains(string(cj), "pipeline.cumulus.hcl") {
+		t.Errorf("config.json: %v %.200s", ok, cj)
+	}
+	if got := fake.NotificationFilters("hs3-dev-staging"); len(got) != 3 || !slices.Contains(got, "cumulus-hs3_avaps: prefix=hs3_avaps/ suffix=.cumulus.json") {
+		t.Errorf("notifications: %q", got)
+	}
 
 	// Again: nothing to do, and planning changes nothing.
 	fake.Reset()
@@ -175,7 +193,9 @@ func TestPlanApplyIdempotentUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	gotUpdates := ops(plan, deploy.OpUpdate)
-	wantUpdates := []string{"ecs-task-definition hs3-dev-preprocess", "events-rule hs3-dev-hamsr-poller"}
+	// The graph and the configuration the platform reads change with it.
+	objects := []string{"s3-object s3://hs3-dev-staging/cumulus/graph.json", "s3-object s3://hs3-dev-staging/cumulus/config.json"}
+	wantUpdates := append(slices.Clone(objects), "ecs-task-definition hs3-dev-preprocess", "events-rule hs3-dev-hamsr-poller")
 	if !slices.Equal(gotUpdates, wantUpdates) || plan.Count(deploy.OpCreate)+plan.Count(deploy.OpDelete) != 0 {
 		var b strings.Builder
 		_ = plan.WriteText(&b)
@@ -221,8 +241,26 @@ func TestPlanApplyIdempotentUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("prune deletes %v", ops(plan, deploy.OpDelete))
-	if dels := ops(plan, deploy.OpDelete); !slices.Contains(dels, "events-rule hs3-dev-avaps-poller") || !slices.Contains(dels, "ecs-task-definition hs3-dev-avaps-poller") {
-		t.Errorf("prune: deletes %v", dels)
+	dels := ops(plan, deploy.OpDelete)
+	for _, want := range []string{"events-rule hs3-dev-avaps-poller", "ecs-task-definition hs3-dev-avaps-poller",
+		"iam-role hs3-dev-avaps-exec", "iam-role hs3-dev-avaps-poller", "iam-role hs3-dev-avaps-sched"} {
+		if !slices.Contains(dels, want) {
+			t.Errorf("prune: deletes %v, not %s", dels, want)
+		}
+	}
+	if len(dels) != 6 {
+		t.Errorf("prune deletes %d resources, want 6: %v", len(dels), dels)
+	}
+	if rep := d.Apply(ctx, plan); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	for _, r := range fake.Roles() {
+		if strings.HasPrefix(r, "hs3-dev-avaps-") {
+			t.Errorf("role %s left after prune", r)
+		}
+	}
+	if plan, err = d.Plan(ctx, desired(t, dir2, zip), deploy.PlanOptions{Prune: true}); err != nil || plan.HasChanges() {
+		t.Errorf("after prune: %v, changes %v", err, plan != nil && plan.HasChanges())
 	}
 }
 
@@ -311,13 +349,14 @@ func TestStepFunctionsAndRoles(t *testing.T) {
 		_ = plan.WriteText(&b)
 		t.Fatalf("second plan: %v\n%s", err, b.String())
 	}
-	// A longer retry delay changes the state machine only.
+	// A longer retry delay changes the state machine (and the graph and
+	// configuration the platform reads) only.
 	copyHS3As(t, dir, `retry_delay = "2m"`, `retry_delay = "5m"`)
 	plan, err = d.Plan(ctx, desired(t, dir, zip), deploy.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ops(plan, deploy.OpUpdate); !slices.Equal(got, []string{"sfn-state-machine hs3-dev-ingest"}) {
+	if got := ops(plan, deploy.OpUpdate); !slices.Equal(got, []string{"s3-object s3://hs3-dev-staging/cumulus/graph.json", "s3-object s3://hs3-dev-staging/cumulus/config.json", "sfn-state-machine hs3-dev-ingest"}) {
 		var b strings.Builder
 		_ = plan.WriteText(&b)
 		t.Fatalf("updates %v\n%s", got, b.String())

@@ -12,7 +12,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	dptypes "github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -24,6 +27,7 @@ import (
 	"github.com/cumulus-toolchain/cumulus/compiler"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/lang"
+	"github.com/cumulus-toolchain/cumulus/runtime/platform/layout"
 )
 
 // Tags deploy sets on everything it owns.
@@ -51,10 +55,17 @@ type Desired struct {
 	TaskDefinitions []TaskDefinition
 	Functions       []Function
 	Triggers        []Trigger
-	Roles           []Role
-	StateMachines   []StateMachine
-	Rules           []Rule
-	Pipelines       []DataPipeline
+	// Objects are what the platform's code reads at run time.
+	Objects       []Object
+	Roles         []Role
+	StateMachines []StateMachine
+	Rules         []Rule
+	Pipelines     []DataPipeline
+	// The engine's: its store's tables, its HTTP API, and who may invoke
+	// its functions (tables.go, httpapi.go).
+	Tables      []Table
+	HTTPAPI     *HTTPAPI
+	Permissions []Permission
 	// Notes are things the plan says but does not do (a target not yet
 	// deployable, for instance).
 	Notes []string
@@ -103,6 +114,9 @@ type Trigger struct {
 	Function string
 	ID       string
 	Prefix   string
+	// Suffix ends the keys of granule manifests, which the pollers write
+	// once a granule's files are staged: only they start runs.
+	Suffix string
 }
 
 // Rule is an EventBridge rule and its targets (a source's schedule).
@@ -111,6 +125,32 @@ type Rule struct {
 	Block   string
 	Rule    *eventbridge.PutRuleInput
 	Targets *eventbridge.PutTargetsInput
+}
+
+// Table is a DynamoDB table of the engine's store.
+type Table struct {
+	Name  string
+	Block string
+	Input *dynamodb.CreateTableInput
+}
+
+// HTTPAPI is the engine's API Gateway HTTP API: the API, its one
+// integration, its routes and its stage. The inputs after the API's carry
+// compiler/engine's placeholders for the ids API Gateway assigns.
+type HTTPAPI struct {
+	Name        string
+	Block       string
+	API         *apigatewayv2.CreateApiInput
+	Integration *apigatewayv2.CreateIntegrationInput
+	Routes      []*apigatewayv2.CreateRouteInput
+	Stage       *apigatewayv2.CreateStageInput
+}
+
+// Permission lets a service invoke a function (a statement of its resource
+// policy); its SourceArn may hold the HTTP API's id placeholder.
+type Permission struct {
+	Function string
+	Input    *lambda.AddPermissionInput
 }
 
 // DataPipeline is one AWS Data Pipeline and its definition.
@@ -319,12 +359,99 @@ func Desire(cfg *lang.Config, res *compiler.Result, opts DesireOptions) (*Desire
 				continue
 			}
 			for _, c := range g.Collections {
-				d.Triggers = append(d.Triggers, Trigger{Bucket: g.ArtifactBucket, Function: f.ResourceName, ID: "cumulus-" + c.Name, Prefix: c.Name + "/"})
+				d.Triggers = append(d.Triggers, Trigger{Bucket: g.ArtifactBucket, Function: f.ResourceName, ID: "cumulus-" + c.Name, Prefix: c.Name + "/", Suffix: layout.ManifestSuffix})
 			}
 		}
+		// What the platform's functions and tasks read at run time: the
+		// graph compiled for this account, and the configuration itself
+		// for the pollers.
+		for _, a := range res.Artifacts {
+			if a.Kind == compiler.KindGraph {
+				d.Objects = append(d.Objects, Object{Bucket: g.ArtifactBucket, Key: graph.GraphKey, ContentType: "application/json", Data: a.Data})
+			}
+		}
+		bundle, err := layout.NewConfigBundle(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("the configuration for the pollers: %w", err)
+		}
+		d.Objects = append(d.Objects, Object{Bucket: g.ArtifactBucket, Key: layout.ConfigKey, ContentType: "application/json", Data: bundle})
+	}
+	if err := d.engine(res, tags("platform"), opts.Stage, g.LogRetention); err != nil {
+		return nil, err
 	}
 	d.Notes = append(d.Notes, missingRoles(d, res)...)
 	return d, nil
+}
+
+// engine reads the engine's artifacts: tables, the HTTP API's documents,
+// the Lambda permissions and the functions' log groups.
+func (d *Desired) engine(res *compiler.Result, tags map[string]string, stage string, retention int) error {
+	decode := func(a compiler.Artifact, v any) error {
+		if err := json.Unmarshal(a.Data, v); err != nil {
+			return fmt.Errorf("reading %s: %w", a.Path, err)
+		}
+		return nil
+	}
+	api := &HTTPAPI{}
+	for _, a := range res.Artifacts {
+		var err error
+		switch a.Kind {
+		case compiler.KindDynamoDBTable:
+			var in dynamodb.CreateTableInput
+			err = decode(a, &in)
+			if stage != "" {
+				in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(TagStage), Value: aws.String(stage)})
+			}
+			d.Tables = append(d.Tables, Table{Name: aws.ToString(in.TableName), Block: a.Block, Input: &in})
+		case compiler.KindHTTPAPI:
+			var in apigatewayv2.CreateApiInput
+			err = decode(a, &in)
+			if stage != "" && in.Tags != nil {
+				in.Tags[TagStage] = stage
+			}
+			api.Name, api.Block, api.API = aws.ToString(in.Name), a.Block, &in
+		case compiler.KindHTTPAPIIntegration:
+			api.Integration = &apigatewayv2.CreateIntegrationInput{}
+			err = decode(a, api.Integration)
+		case compiler.KindHTTPAPIRoute:
+			var in apigatewayv2.CreateRouteInput
+			err = decode(a, &in)
+			api.Routes = append(api.Routes, &in)
+		case compiler.KindHTTPAPIStage:
+			api.Stage = &apigatewayv2.CreateStageInput{}
+			err = decode(a, api.Stage)
+			if stage != "" && api.Stage.Tags != nil {
+				api.Stage.Tags[TagStage] = stage
+			}
+		case compiler.KindLambdaPermission:
+			var in lambda.AddPermissionInput
+			err = decode(a, &in)
+			d.Permissions = append(d.Permissions, Permission{Function: aws.ToString(in.FunctionName), Input: &in})
+		case compiler.KindLogGroup:
+			var in struct {
+				LogGroupName string `json:"logGroupName"`
+			}
+			err = decode(a, &in)
+			found := false
+			for _, lg := range d.LogGroups {
+				found = found || lg.Name == in.LogGroupName
+			}
+			if !found {
+				d.LogGroups = append(d.LogGroups, LogGroup{Name: in.LogGroupName, RetentionDays: int32(retention), Tags: tags})
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	sort.Slice(d.LogGroups, func(i, j int) bool { return d.LogGroups[i].Name < d.LogGroups[j].Name })
+	if api.API != nil {
+		if api.Integration == nil || api.Stage == nil || len(api.Routes) == 0 {
+			return fmt.Errorf("the HTTP API %s comes without its integration, routes or stage", api.Name)
+		}
+		d.HTTPAPI = api
+	}
+	return nil
 }
 
 // missingRoles notes the roles the artifacts name but do not define: deploy

@@ -82,6 +82,7 @@ func (p *planner) rules(ctx context.Context) error {
 			}
 		}
 		cmp("ScheduleExpression", aws.ToString(r.Rule.ScheduleExpression), aws.ToString(cur.ScheduleExpression))
+		cmp("EventPattern", canonicalPattern(aws.ToString(r.Rule.EventPattern)), canonicalPattern(aws.ToString(cur.EventPattern)))
 		cmp("State", string(r.Rule.State), string(cur.State))
 		cmp("Description", aws.ToString(r.Rule.Description), aws.ToString(cur.Description))
 		tdiff := tagDiff(ebTagMap(r.Rule.Tags), tags)
@@ -135,6 +136,17 @@ func (p *planner) rules(ctx context.Context) error {
 		}})
 	}
 	return nil
+}
+
+// canonicalPattern is a comparable form of an event pattern: EventBridge
+// may give it back with other spacing or key order.
+func canonicalPattern(p string) string {
+	var v any
+	if json.Unmarshal([]byte(p), &v) != nil {
+		return p
+	}
+	b, _ := json.Marshal(v) // decoded JSON always encodes
+	return string(b)
 }
 
 // canonicalTargets is a comparable form of a rule's targets.

@@ -312,7 +312,7 @@ func (p *planner) notification(ctx context.Context, bucket string, want []Trigge
 		desired = append(desired, s3types.LambdaFunctionConfiguration{
 			Id: aws.String(t.ID), LambdaFunctionArn: aws.String(p.functionARN(t.Function)),
 			Events: []s3types.Event{"s3:ObjectCreated:*"},
-			Filter: &s3types.NotificationConfigurationFilter{Key: &s3types.S3KeyFilter{FilterRules: []s3types.FilterRule{{Name: s3types.FilterRuleNamePrefix, Value: aws.String(t.Prefix)}}}},
+			Filter: &s3types.NotificationConfigurationFilter{Key: &s3types.S3KeyFilter{FilterRules: filterRules(t)}},
 		})
 	}
 	if canonicalNotifications(desired) == canonicalNotifications(have) {
@@ -321,7 +321,7 @@ func (p *planner) notification(ctx context.Context, bucket string, want []Trigge
 	}
 	op, reasons := OpUpdate, []string{fmt.Sprintf("%d cumulus notifications -> %d", len(have), len(desired))}
 	if len(have) == 0 {
-		op, reasons = OpCreate, []string{fmt.Sprintf("objects created under %d collection prefixes invoke %s", len(desired), want[0].Function)}
+		op, reasons = OpCreate, []string{fmt.Sprintf("granule manifests created under %d collection prefixes invoke %s", len(desired), want[0].Function)}
 	}
 	p.add(&Action{Op: op, Kind: KindNotification, Name: bucket, Block: "platform", Reasons: reasons, run: func(ctx context.Context) error {
 		conf := keep
@@ -364,4 +364,12 @@ func canonicalNotifications(cs []s3types.LambdaFunctionConfiguration) string {
 	})
 	b, _ := json.Marshal(list)
 	return string(b)
+}
+
+func filterRules(t Trigger) []s3types.FilterRule {
+	rules := []s3types.FilterRule{{Name: s3types.FilterRuleNamePrefix, Value: aws.String(t.Prefix)}}
+	if t.Suffix != "" {
+		rules = append(rules, s3types.FilterRule{Name: s3types.FilterRuleNameSuffix, Value: aws.String(t.Suffix)})
+	}
+	return rules
 }

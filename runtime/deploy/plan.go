@@ -24,9 +24,12 @@ const (
 
 // Resource kinds, in the order apply works through them.
 const (
-	KindBucket         = "s3-bucket"
-	KindLogGroup       = "log-group"
-	KindRole           = "iam-role"
+	KindBucket   = "s3-bucket"
+	KindObject   = "s3-object"
+	KindLogGroup = "log-group"
+	KindTable    = "dynamodb-table"
+	KindRole     = "iam-role"
+	// KindInstanceProfile (profiles.go) comes with the roles.
 	KindCluster        = "ecs-cluster"
 	KindTaskDefinition = "ecs-task-definition"
 	KindFunction       = "lambda-function"
@@ -34,6 +37,7 @@ const (
 	KindNotification   = "s3-notification"
 	KindStateMachine   = "sfn-state-machine"
 	KindRule           = "events-rule"
+	KindHTTPAPI        = "apigateway-http-api"
 	KindDataPipeline   = "datapipeline"
 )
 
@@ -112,6 +116,9 @@ type planner struct {
 	// kinds (a permission on a function that is about to be created).
 	pipelineIDs map[string]string
 	sfnARNs     map[string]string
+	// apiID is the engine's HTTP API's id: found by the plan, or set when
+	// apply creates the API, for the permission that names it.
+	apiID string
 }
 
 // Plan reads the account's current state and diffs it against want.
@@ -132,14 +139,19 @@ func (d *Deployer) Plan(ctx context.Context, want *Desired, opts PlanOptions) (*
 		f    func(context.Context) error
 	}{
 		{"S3 buckets", p.buckets},
+		{"platform objects", p.objects},
 		{"log groups", p.logGroups},
+		{"DynamoDB tables", p.tables},
 		{"IAM roles", p.roles},
+		{"IAM instance profiles", p.instanceProfiles},
 		{"the ECS cluster", p.cluster},
 		{"ECS task definitions", p.taskDefinitions},
 		{"Lambda functions", p.functions},
 		{"bucket notifications", p.triggers},
 		{"Step Functions state machines", p.stateMachines},
 		{"EventBridge rules", p.rules},
+		{"the HTTP API", p.httpAPI},
+		{"Lambda permissions", p.permissions},
 		{"Data Pipelines", p.pipelines},
 	}
 	for _, s := range steps {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -16,8 +17,9 @@ import (
 )
 
 // prune plans the deletion of what this configuration owns (by tag) and no
-// longer declares, in the reverse of the creation order. Buckets are never
-// pruned: they hold the archive; the plan names them instead.
+// longer declares, in the reverse of the creation order. Buckets and the
+// engine's tables are never pruned: they hold the archive and the record of
+// its runs.
 func (p *planner) prune(ctx context.Context) error {
 	wanted := map[string]bool{}
 	for _, a := range p.plan.Actions {
@@ -86,6 +88,9 @@ func (p *planner) prune(ctx context.Context) error {
 			return err
 		})
 	}
+	if err := p.pruneAPIs(ctx, del); err != nil {
+		return err
+	}
 	pg := lambda.NewListFunctionsPaginator(p.c.Lambda, &lambda.ListFunctionsInput{})
 	for pg.HasMorePages() {
 		out, err := pg.NextPage(ctx)
@@ -139,6 +144,9 @@ func (p *planner) prune(ctx context.Context) error {
 			return nil
 		})
 	}
+	if err := p.pruneIAM(ctx, del); err != nil {
+		return err
+	}
 	groups, err := p.existingLogGroups(ctx)
 	if err != nil {
 		return err
@@ -161,4 +169,31 @@ func (p *planner) prune(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// pruneAPIs deletes the HTTP APIs of this configuration (by name prefix
+// and tag) that it no longer has; a function's permission to be invoked by
+// one goes with the function or is replaced by the next plan.
+func (p *planner) pruneAPIs(ctx context.Context, del func(string, string, func(context.Context) error)) error {
+	in := &apigatewayv2.GetApisInput{}
+	for {
+		out, err := p.c.APIGateway.GetApis(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, a := range out.Items {
+			name, id := aws.ToString(a.Name), a.ApiId
+			if !strings.HasPrefix(name, p.want.Prefix+"-") || !p.owned(a.Tags) || (p.want.HTTPAPI != nil && name == p.want.HTTPAPI.Name) {
+				continue
+			}
+			del(KindHTTPAPI, name, func(ctx context.Context) error {
+				_, err := p.c.APIGateway.DeleteApi(ctx, &apigatewayv2.DeleteApiInput{ApiId: id})
+				return err
+			})
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return nil
+		}
+		in.NextToken = out.NextToken
+	}
 }

@@ -549,10 +549,38 @@ func hasStep(run Run, name string) bool {
 	return false
 }
 
+// Server-side search: how many matching lines an answer holds at most, and
+// the slack around an attempt's span for the clocks of whoever wrote the
+// log.
+const (
+	maxSearchLines = 10000
+	logClockSlack  = time.Minute
+)
+
 func (s *Server) readLog(r *http.Request, run Run, step string, a Attempt, query string) (StepLog, error) {
 	out := StepLog{Step: step, Attempt: a.Number, Status: a.Status, Lines: []LogLine{}}
-	rc, err := s.opts.Logs.Open(r.Context(), LogRef{Run: run.ID, Pipeline: run.Pipeline, Granule: run.GranuleID,
-		Step: step, Attempt: a.Number, Path: a.LogPath})
+	ref := LogRef{Run: run.ID, Pipeline: run.Pipeline, Granule: run.GranuleID, Step: step, Attempt: a.Number, Path: a.LogPath}
+	if searcher, ok := s.opts.Logs.(LogSearcher); ok && query != "" {
+		q := LogQuery{Text: query, Limit: maxSearchLines}
+		if !a.Started.IsZero() {
+			q.Start = a.Started.Add(-logClockSlack)
+		}
+		if !a.Ended.IsZero() {
+			q.End = a.Ended.Add(logClockSlack)
+		}
+		m, err := searcher.SearchLog(r.Context(), ref, q)
+		if errors.Is(err, ErrNotFound) {
+			out.Missing = true
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out.Lines = append(out.Lines, m.Lines...)
+		out.Matches, out.Truncated = len(out.Lines), m.Truncated
+		return out, nil
+	}
+	rc, err := s.opts.Logs.Open(r.Context(), ref)
 	if errors.Is(err, ErrNotFound) {
 		out.Missing = true
 		return out, nil

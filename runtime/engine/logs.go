@@ -9,7 +9,40 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 )
+
+// LogSearcher is a LogSource that can search a log where it is kept, so
+// that the API need not read a whole log to find a few lines in it:
+// CloudWatch Logs' FilterLogEvents (runtime/engine/cwlogs). /api/logs uses
+// it for a query when the LogSource has it, and reads the log itself
+// otherwise.
+type LogSearcher interface {
+	LogSource
+	// SearchLog returns the lines of one attempt's log that hold q.Text;
+	// an error wrapping ErrNotFound when the attempt left no log.
+	SearchLog(ctx context.Context, ref LogRef, q LogQuery) (LogMatches, error)
+}
+
+// LogQuery is a search of one attempt's log.
+type LogQuery struct {
+	// Text is looked for without regard to case, as the API's own search
+	// does (a searcher that cannot do that exactly says how it differs).
+	Text string
+	// Start and End bound the time of the lines searched: the attempt's
+	// span, with some slack for clocks; zero is unbounded.
+	Start, End time.Time
+	// Limit is the most lines to return.
+	Limit int
+}
+
+// LogMatches are the lines found. A searcher that cannot number the lines
+// of the log leaves LogLine.N at 0.
+type LogMatches struct {
+	Lines []LogLine
+	// Truncated: there were more matches than Limit.
+	Truncated bool
+}
 
 // FileLogs reads step logs from a simulation folder's logs folder
 // (<simdir>/logs), where the simulator writes each attempt's log as

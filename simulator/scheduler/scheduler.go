@@ -13,15 +13,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"sort"
 	"sync"
 	"time"
 
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/runtime/stepinput"
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
-	"github.com/cumulus-toolchain/cumulus/stdlib"
 )
 
 // StepRunner runs one attempt of one step (an executor, chosen per task).
@@ -235,7 +232,7 @@ func (s *Scheduler) execute(parent context.Context, run Run) Outcome {
 				if _, seen := out.Steps[st.Name]; seen || !ready(st, out.Steps) {
 					continue
 				}
-				in := inputGranule(run.Granule, st, p, granules)
+				in := stepinput.Merge(run.Granule, st, granules)
 				out.Steps[st.Name] = "running"
 				running++
 				go func(st *graph.Step, in contract.Granule) {
@@ -254,7 +251,7 @@ func (s *Scheduler) execute(parent context.Context, run Run) Outcome {
 		case StepSucceeded:
 			granules[d.step.Name] = d.res.Granule
 		case StepSkipped:
-			granules[d.step.Name] = inputGranule(run.Granule, d.step, p, granules)
+			granules[d.step.Name] = stepinput.Merge(run.Granule, d.step, granules)
 		default:
 			if !failed {
 				failed = true
@@ -320,32 +317,6 @@ func ready(st *graph.Step, status map[string]StepStatus) bool {
 	return true
 }
 
-// inputGranule is what a step receives: the run's granule for a first step;
-// the output of the step it waits for; at a fan-in, the outputs of all it
-// waits for merged in the order of its after list, a later branch's file
-// replacing an earlier one's of the same name.
-func inputGranule(start contract.Granule, st *graph.Step, p *graph.Pipeline, outputs map[string]contract.Granule) contract.Granule {
-	if len(st.After) == 0 {
-		return start
-	}
-	merged := outputs[st.After[0]]
-	merged.Files = append([]contract.File(nil), merged.Files...)
-	for _, a := range st.After[1:] {
-		for _, f := range outputs[a].Files {
-			replaced := false
-			for i := range merged.Files {
-				if merged.Files[i].Name == f.Name {
-					merged.Files[i], replaced = f, true
-				}
-			}
-			if !replaced {
-				merged.Files = append(merged.Files, f)
-			}
-		}
-	}
-	return merged
-}
-
 // lastGranule is the output of the last step in graph order that produced
 // one: the granule as the run leaves it.
 func lastGranule(p *graph.Pipeline, outputs map[string]contract.Granule) *contract.Granule {
@@ -362,7 +333,7 @@ func lastGranule(p *graph.Pipeline, outputs map[string]contract.Granule) *contra
 func (s *Scheduler) step(ctx context.Context, run Run, st *graph.Step, in contract.Granule) (StepStatus, contract.Result, error) {
 	p := run.Pipeline
 	if st.When != nil {
-		ok, err := s.condition(st, in)
+		ok, err := stepinput.When(s.Graph, st, in)
 		if err != nil {
 			return StepFailed, contract.Result{}, fmt.Errorf("step %s: deciding whether to run: %w", st.Name, err)
 		}
@@ -370,7 +341,7 @@ func (s *Scheduler) step(ctx context.Context, run Run, st *graph.Step, in contra
 			return StepSkipped, contract.Result{Granule: in}, nil
 		}
 	}
-	env, with, err := s.bindings(st, in)
+	env, with, err := stepinput.Bindings(s.Graph, st, in)
 	if err != nil {
 		return StepFailed, contract.Result{}, fmt.Errorf("step %s: %w", st.Name, err)
 	}
@@ -417,79 +388,4 @@ func (s *Scheduler) step(ctx context.Context, run Run, st *graph.Step, in contra
 		}
 		delay = time.Duration(math.Round(float64(delay) * math.Max(1, st.Backoff)))
 	}
-}
-
-// condition evaluates a step's when for the granule.
-func (s *Scheduler) condition(st *graph.Step, in contract.Granule) (bool, error) {
-	v, err := s.Graph.Eval(*st.When, runtimeGranule(in), nil)
-	if err != nil {
-		return false, err
-	}
-	if v.IsNull() || !v.IsKnown() || v.Type() != cty.Bool {
-		return false, fmt.Errorf("when is not true or false for granule %s", in.ID)
-	}
-	return v.True(), nil
-}
-
-// bindings evaluates a step's env and with for the granule.
-func (s *Scheduler) bindings(st *graph.Step, in contract.Granule) (map[string]string, map[string]any, error) {
-	g := runtimeGranule(in)
-	env := map[string]string{}
-	for _, b := range st.Env {
-		v, err := s.Graph.Eval(b.Value, g, nil)
-		if err != nil {
-			return nil, nil, fmt.Errorf("env %s: %w", b.Name, err)
-		}
-		if v.IsNull() || v.Type() != cty.String {
-			return nil, nil, fmt.Errorf("env %s is not a string for granule %s", b.Name, in.ID)
-		}
-		env[b.Name] = v.AsString()
-	}
-	var with map[string]any
-	if len(st.With) > 0 {
-		with = map[string]any{}
-		for _, b := range st.With {
-			v, err := s.Graph.Eval(b.Value, g, nil)
-			if err != nil {
-				return nil, nil, fmt.Errorf("with %s: %w", b.Name, err)
-			}
-			with[b.Name] = goValue(v)
-		}
-	}
-	return env, with, nil
-}
-
-// goValue converts the primitive values standard-step inputs have.
-func goValue(v cty.Value) any {
-	if v.IsNull() || !v.IsKnown() {
-		return nil
-	}
-	switch v.Type() {
-	case cty.String:
-		return v.AsString()
-	case cty.Bool:
-		return v.True()
-	case cty.Number:
-		f, _ := v.AsBigFloat().Float64()
-		return f
-	}
-	return nil
-}
-
-// runtimeGranule is the granule as run-time expressions see it.
-func runtimeGranule(g contract.Granule) stdlib.Granule {
-	out := stdlib.Granule{ID: g.ID, Collection: g.Collection, Version: g.Version}
-	out.Time, _ = stdlib.GranuleDate(g.ID)
-	names := make([]string, 0, len(g.Files))
-	byName := map[string]contract.File{}
-	for _, f := range g.Files {
-		names = append(names, f.Name)
-		byName[f.Name] = f
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		f := byName[n]
-		out.Files = append(out.Files, stdlib.File{Name: f.Name, Type: f.Type, Size: f.Size, Checksum: f.Checksum, ChecksumType: f.ChecksumType})
-	}
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,13 @@ type role struct {
 	name, path, description, trust string
 	tags                           []iamTag
 	policies                       map[string]string
+}
+
+// profile is an instance profile: a role EC2 instances run with.
+type profile struct {
+	name  string
+	tags  []iamTag
+	roles []string
 }
 
 type iamTag struct {
@@ -145,6 +153,9 @@ func tagsOf(in obj) []iamTag {
 }
 
 func (s *Server) iam(op string, in obj) (string, *Error) {
+	if out, e, ok := s.iamOther(op, in); ok {
+		return out, e
+	}
 	name := str(in, "RoleName")
 	r := s.st.roles[name]
 	if r == nil && op != "CreateRole" {
@@ -213,4 +224,117 @@ func (s *Server) RolePolicies(name string) []string {
 		return sortedKeys(r.policies)
 	}
 	return nil
+}
+
+func (s *Server) profileXML(p *profile) string {
+	var roles strings.Builder
+	for _, n := range p.roles {
+		if r := s.st.roles[n]; r != nil {
+			roles.WriteString("<member>" + strings.TrimSuffix(strings.TrimPrefix(s.roleXML(r), "<Role>"), "</Role>") + "</member>")
+		}
+	}
+	var tags strings.Builder
+	for _, t := range p.tags {
+		fmt.Fprintf(&tags, "<member><Key>%s</Key><Value>%s</Value></member>", xmlEscape(t.Key), xmlEscape(t.Value))
+	}
+	return fmt.Sprintf("<InstanceProfile><Path>/</Path><InstanceProfileName>%s</InstanceProfileName><InstanceProfileId>AIPAFAKE%s</InstanceProfileId><Arn>arn:aws:iam::%s:instance-profile/%s</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate><Roles>%s</Roles><Tags>%s</Tags></InstanceProfile>",
+		xmlEscape(p.name), strings.ToUpper(xmlEscape(p.name)), s.Account, xmlEscape(p.name), roles.String(), tags.String())
+}
+
+// iamOther answers the operations on instance profiles and on the set of
+// roles; ok is false for the operations on one role.
+func (s *Server) iamOther(op string, in obj) (string, *Error, bool) {
+	pname := str(in, "InstanceProfileName")
+	p := s.st.profiles[pname]
+	missing := notFound("NoSuchEntity", "Instance Profile %s cannot be found.", pname)
+	switch op {
+	case "CreateInstanceProfile":
+		if p != nil {
+			return "", notFound("EntityAlreadyExists", "Instance Profile %s already exists.", pname), true
+		}
+		p = &profile{name: pname, tags: tagsOf(in)}
+		s.st.profiles[pname] = p
+		return s.profileXML(p), nil, true
+	case "GetInstanceProfile":
+		if p == nil {
+			return "", missing, true
+		}
+		return s.profileXML(p), nil, true
+	case "AddRoleToInstanceProfile":
+		if p == nil {
+			return "", missing, true
+		}
+		if s.st.roles[str(in, "RoleName")] == nil {
+			return "", notFound("NoSuchEntity", "The role with name %s cannot be found.", str(in, "RoleName")), true
+		}
+		if len(p.roles) > 0 {
+			return "", &Error{Status: 409, Code: "LimitExceeded", Message: "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"}, true
+		}
+		p.roles = []string{str(in, "RoleName")}
+		return "", nil, true
+	case "RemoveRoleFromInstanceProfile":
+		if p == nil {
+			return "", missing, true
+		}
+		p.roles = slices.DeleteFunc(p.roles, func(r string) bool { return r == str(in, "RoleName") })
+		return "", nil, true
+	case "DeleteInstanceProfile":
+		if p == nil {
+			return "", missing, true
+		}
+		if len(p.roles) > 0 {
+			return "", &Error{Status: 409, Code: "DeleteConflict", Message: "Cannot delete entity, must remove roles from instance profile first."}, true
+		}
+		delete(s.st.profiles, pname)
+		return "", nil, true
+	case "ListInstanceProfilesForRole":
+		var b strings.Builder
+		for _, n := range sortedKeys(s.st.profiles) {
+			if slices.Contains(s.st.profiles[n].roles, str(in, "RoleName")) {
+				b.WriteString("<member>" + strings.TrimSuffix(strings.TrimPrefix(s.profileXML(s.st.profiles[n]), "<InstanceProfile>"), "</InstanceProfile>") + "</member>")
+			}
+		}
+		return "<InstanceProfiles>" + b.String() + "</InstanceProfiles><IsTruncated>false</IsTruncated>", nil, true
+	case "ListRoles":
+		var b strings.Builder
+		for _, n := range sortedKeys(s.st.roles) {
+			b.WriteString("<member>" + strings.TrimSuffix(strings.TrimPrefix(s.roleXML(s.st.roles[n]), "<Role>"), "</Role>") + "</member>")
+		}
+		return "<Roles>" + b.String() + "</Roles><IsTruncated>false</IsTruncated>", nil, true
+	case "DeleteRole":
+		r := s.st.roles[str(in, "RoleName")]
+		if r == nil {
+			return "", notFound("NoSuchEntity", "The role with name %s cannot be found.", str(in, "RoleName")), true
+		}
+		for _, p := range s.st.profiles {
+			if slices.Contains(p.roles, r.name) {
+				return "", &Error{Status: 409, Code: "DeleteConflict", Message: "Cannot delete entity, must remove roles from instance profile first."}, true
+			}
+		}
+		if len(r.policies) > 0 {
+			return "", &Error{Status: 409, Code: "DeleteConflict", Message: "Cannot delete entity, must delete policies first."}, true
+		}
+		delete(s.st.roles, r.name)
+		return "", nil, true
+	}
+	return "", nil, false
+}
+
+// InstanceProfiles returns the instance profiles and their roles
+// ("NAME: ROLE"), for tests.
+func (s *Server) InstanceProfiles() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, n := range sortedKeys(s.st.profiles) {
+		out = append(out, n+": "+strings.Join(s.st.profiles[n].roles, ","))
+	}
+	return out
+}
+
+// Roles returns the names of the roles, for tests.
+func (s *Server) Roles() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedKeys(s.st.roles)
 }

@@ -44,12 +44,16 @@ type state struct {
 	functions map[string]*function
 	roles     map[string]*role
 	machines  map[string]*stateMachine
+	// profiles are IAM instance profiles (iam.go).
+	profiles map[string]*profile
+	// pipelineSeq numbers Data Pipeline ids.
+	pipelineSeq int
 }
 
 func newState() *state {
 	return &state{logGroups: map[string]*logGroup{}, clusters: map[string]any{}, taskDefs: map[string][]*taskDef{},
 		rules: map[string]*rule{}, pipelines: map[string]*pipeline{}, buckets: map[string]*bucket{}, functions: map[string]*function{},
-		roles: map[string]*role{}, machines: map[string]*stateMachine{}}
+		roles: map[string]*role{}, machines: map[string]*stateMachine{}, profiles: map[string]*profile{}}
 }
 
 func notFound(code, format string, args ...any) *Error {
@@ -304,7 +308,7 @@ func (s *Server) events(op string, in obj) (any, *Error) {
 				}
 			}
 		}
-		r.doc = obj{"Name": name, "Arn": ruleArn(name), "ScheduleExpression": in["ScheduleExpression"], "State": in["State"], "Description": in["Description"], "EventBusName": "default"}
+		r.doc = obj{"Name": name, "Arn": ruleArn(name), "ScheduleExpression": in["ScheduleExpression"], "EventPattern": in["EventPattern"], "State": in["State"], "Description": in["Description"], "EventBusName": "default"}
 		return obj{"RuleArn": ruleArn(name)}, nil
 	case "DescribeRule":
 		r, ok := st.rules[name]
@@ -400,7 +404,8 @@ func (s *Server) datapipeline(op string, in obj) (any, *Error) {
 				return obj{"pipelineId": p.id}, nil
 			}
 		}
-		id := fmt.Sprintf("df-%019d", len(st.pipelines)+1)
+		st.pipelineSeq++ // ids are never reused, even after a delete
+		id := fmt.Sprintf("df-%019d", st.pipelineSeq)
 		st.pipelines[id] = &pipeline{id: id, name: str(in, "name"), uniqueID: str(in, "uniqueId"), state: "PENDING", tags: in["tags"]}
 		return obj{"pipelineId": id}, nil
 	case "ListPipelines":

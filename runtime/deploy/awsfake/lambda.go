@@ -54,6 +54,9 @@ func (s *Server) serveLambda(w http.ResponseWriter, r *http.Request, body []byte
 		sub := strings.Join(parts[3:], "/")
 		op = map[string]string{"GET ": "GetFunction", "DELETE ": "DeleteFunction", "PUT code": "UpdateFunctionCode",
 			"PUT configuration": "UpdateFunctionConfiguration", "GET policy": "GetPolicy", "POST policy": "AddPermission"}[r.Method+" "+sub]
+		if sid, ok := strings.CutPrefix(sub, "policy/"); ok && r.Method == "DELETE" {
+			op, in["StatementId"] = "RemovePermission", sid
+		}
 	}
 	if op == "" {
 		s.writeLambdaError(w, &Error{Status: 400, Code: "UnknownOperationException", Message: r.Method + " " + r.URL.Path})
@@ -163,10 +166,31 @@ func (s *Server) lambda(op string, in obj) (any, int, *Error) {
 				return nil, 0, notFound("ResourceConflictException", "The statement id (%s) provided already exists.", str(in, "StatementId"))
 			}
 		}
-		stmt := obj{"Sid": str(in, "StatementId"), "Effect": "Allow", "Principal": obj{"Service": str(in, "Principal")}, "Action": str(in, "Action")}
+		stmt := obj{"Sid": str(in, "StatementId"), "Effect": "Allow", "Principal": obj{"Service": str(in, "Principal")}, "Action": str(in, "Action"),
+			"Resource": fn.config["FunctionArn"]}
+		// The condition as Lambda writes it from SourceArn and
+		// SourceAccount.
+		cond := obj{}
+		if a := str(in, "SourceArn"); a != "" {
+			cond["ArnLike"] = obj{"AWS:SourceArn": a}
+		}
+		if a := str(in, "SourceAccount"); a != "" {
+			cond["StringEquals"] = obj{"AWS:SourceAccount": a}
+		}
+		if len(cond) > 0 {
+			stmt["Condition"] = cond
+		}
 		fn.policy = append(fn.policy, stmt)
 		b, _ := json.Marshal(stmt)
 		return obj{"Statement": string(b)}, 201, nil
+	case "RemovePermission":
+		for i, st := range fn.policy {
+			if str(st.(obj), "Sid") == str(in, "StatementId") {
+				fn.policy = append(fn.policy[:i:i], fn.policy[i+1:]...)
+				return nil, 204, nil
+			}
+		}
+		return nil, 0, notFound("ResourceNotFoundException", "The statement %s is not found in the resource policy.", str(in, "StatementId"))
 	case "ListFunctions":
 		out := []any{}
 		for _, n := range sortedKeys(st.functions) {

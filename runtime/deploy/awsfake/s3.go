@@ -85,6 +85,8 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, body []byte) {
 	switch {
 	case key != "" && r.Method == http.MethodHead:
 		op, in["Key"] = "HeadObject", key
+	case key != "" && r.Method == http.MethodGet:
+		op, in["Key"] = "GetObject", key
 	case key != "" && r.Method == http.MethodPut:
 		op, in["Key"] = "PutObject", key
 		meta := obj{}
@@ -100,6 +102,9 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, body []byte) {
 		op = map[string]string{"GET": "GetBucketNotificationConfiguration", "PUT": "PutBucketNotificationConfiguration"}[r.Method]
 	case q.Get("list-type") == "2":
 		op = "ListObjectsV2"
+		if q.Has("prefix") {
+			in["Prefix"] = q.Get("prefix")
+		}
 		if q.Has("max-keys") {
 			var n int
 			fmt.Sscan(q.Get("max-keys"), &n)
@@ -232,14 +237,30 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, body []byte) {
 		}{Name: bname}
 		keys := sortedKeys(b.objects)
 		sort.Strings(keys)
+		prefix, _ := in["Prefix"].(string)
 		for _, k := range keys {
-			out.Contents = append(out.Contents, content{k, len(b.objects[k].data)})
+			if strings.HasPrefix(k, prefix) {
+				out.Contents = append(out.Contents, content{k, len(b.objects[k].data)})
+			}
 		}
 		if n, ok := in["MaxKeys"].(int); ok && n < len(out.Contents) {
 			out.Contents, out.IsTruncated = out.Contents[:n], true
 		}
 		out.KeyCount = len(out.Contents)
 		writeXML(w, out)
+	case "GetObject":
+		o, ok := b.objects[key]
+		if !ok {
+			writeS3Error(w, r, &Error{Code: "NoSuchKey", Message: "The specified key does not exist."})
+			return
+		}
+		for k, v := range o.meta {
+			w.Header().Set("X-Amz-Meta-"+k, v)
+		}
+		sum := md5.Sum(o.data)
+		w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
+		w.Header().Set("Content-Length", fmt.Sprint(len(o.data)))
+		_, _ = w.Write(o.data)
 	case "HeadObject":
 		o, ok := b.objects[key]
 		if !ok {
@@ -276,4 +297,38 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/deployer</Arn><UserId>AIDAFAKE</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, s.Account, s.Account)
+}
+
+// Object returns an object's bytes, as a test reads what deploy uploaded.
+func (s *Server) Object(bucket, key string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.st.buckets[bucket]
+	if !ok {
+		return nil, false
+	}
+	o, ok := b.objects[key]
+	return o.data, ok
+}
+
+// NotificationFilters returns the key filter rules of a bucket's Lambda
+// notifications ("id: prefix=P suffix=S"), in order.
+func (s *Server) NotificationFilters(bucket string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.st.buckets[bucket]
+	if !ok || b.notif == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range b.notif.Lambda {
+		line := c.ID + ":"
+		if c.Filter != nil {
+			for _, r := range c.Filter.Rules {
+				line += " " + strings.ToLower(r.Name) + "=" + r.Value
+			}
+		}
+		out = append(out, line)
+	}
+	return out
 }

@@ -1,9 +1,13 @@
 // Package awsfake is a local, stateful stand-in for the few AWS API
 // operations `cumulus deploy` uses, for tests: an httptest server that
 // speaks each service's wire protocol (awsJson1_1 for CloudWatch Logs, ECS,
-// EventBridge and Data Pipeline; awsJson1_0 for Step Functions; restJson1 for Lambda; restXml for S3;
-// awsQuery for IAM and STS), reached through the SDK clients' BaseEndpoint. It routes
-// by the service named in the request's SigV4 credential scope.
+// EventBridge and Data Pipeline; awsJson1_0 for Step Functions and
+// DynamoDB; restJson1 for Lambda and API Gateway v2; restXml for S3;
+// awsQuery for IAM and STS), reached through the SDK clients' BaseEndpoint.
+// It routes by the service named in the request's SigV4 credential scope.
+// Besides what deploy uses, it keeps log events (PutLogEvents in Go,
+// GetLogEvents and FilterLogEvents through the API) for the engine's
+// CloudWatch Logs reader.
 //
 // Every request is turned back into its operation's input document and
 // checked against the official AWS API model (the compiler's awsmodel
@@ -15,10 +19,12 @@ package awsfake
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +61,7 @@ type Server struct {
 	faults []*fault
 	calls  []string
 	st     *state
+	eng    *engineState // DynamoDB, API Gateway, log events (engine.go)
 }
 
 // Reporter receives the requests that are invalid for the AWS model: a
@@ -82,7 +89,7 @@ func Start(r Reporter, account, region string) (*Server, error) {
 	if _, err := awsmodel.ModelsDir(); err != nil {
 		return nil, err
 	}
-	s := &Server{Account: account, Region: region, tb: r, models: map[string]*awsmodel.Model{}, st: newState()}
+	s := &Server{Account: account, Region: region, tb: r, models: map[string]*awsmodel.Model{}, st: newState(), eng: newEngineState()}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s, nil
@@ -144,7 +151,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		body = unchunk(body)
 	}
 	switch svc := m[2]; svc {
-	case "logs", "ecs", "events", "datapipeline", "states":
+	case "logs":
+		if h, ok := s.logEventOps(r); ok {
+			s.serveJSONWith(w, r, svc, body, h)
+			return
+		}
+		s.serveJSON(w, r, svc, body)
+	case "dynamodb":
+		s.serveJSONWith(w, r, svc, body, s.dynamodb)
+	case "apigateway":
+		s.serveAPIGateway(w, r, body)
+	case "ecs", "events", "datapipeline", "states":
 		s.serveJSON(w, r, svc, body)
 	case "lambda":
 		s.serveLambda(w, r, body)
@@ -178,7 +195,7 @@ func (s *Server) begin(service, op string, doc any) *Error {
 	return nil
 }
 
-var modelNames = map[string]string{"events": "eventbridge", "states": "sfn"}
+var modelNames = map[string]string{"events": "eventbridge", "states": "sfn", "apigateway": "apigatewayv2"}
 
 func (s *Server) validate(service, op string, doc any) *Error {
 	if service == "sts" {
@@ -235,6 +252,45 @@ func unchunk(b []byte) []byte {
 		b = []byte(strings.TrimPrefix(string(b), "\r\n"))
 	}
 	return out
+}
+
+// serveJSONWith serves one operation of an awsJson service (named by
+// X-Amz-Target) with handler, for the services whose state is in
+// engineState.
+func (s *Server) serveJSONWith(w http.ResponseWriter, r *http.Request, svc string, body []byte, handler func(op string, in obj) (any, *Error)) {
+	target := r.Header.Get("X-Amz-Target")
+	op := target[strings.LastIndex(target, ".")+1:]
+	in := obj{}
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &in); err != nil {
+			writeJSONError(w, &Error{Status: 400, Code: "SerializationException", Message: err.Error()})
+			return
+		}
+	}
+	status := 200
+	out, e := any(nil), s.begin(svc, op, in)
+	if e == nil {
+		s.mu.Lock()
+		out, e = handler(op, in)
+		s.mu.Unlock()
+	}
+	if e != nil {
+		w.Header().Set("X-Amzn-ErrorType", e.Code)
+		status, out = e.Status, map[string]string{"__type": e.Code, "message": e.Message, "Message": e.Message}
+	}
+	if out == nil {
+		out = obj{}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	// DynamoDB's client checks every response body against this CRC32.
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

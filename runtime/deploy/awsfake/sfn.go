@@ -5,6 +5,40 @@ import "strings"
 type stateMachine struct {
 	doc  obj
 	tags []any
+	// executions by name, in the order started.
+	executions map[string]*Execution
+	order      []string
+}
+
+// Execution is an execution the fake's StartExecution started. The fake
+// runs nothing: an execution stays RUNNING until the test closes it.
+type Execution struct {
+	Name, Input, Status string
+}
+
+// Executions returns the executions of a state machine (by name), in the
+// order they were started.
+func (s *Server) Executions(machine string) []Execution {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.st.machines[machine]
+	if !ok {
+		return nil
+	}
+	out := make([]Execution, 0, len(m.order))
+	for _, n := range m.order {
+		out = append(out, *m.executions[n])
+	}
+	return out
+}
+
+// CloseExecution ends a running execution with status (SUCCEEDED...).
+func (s *Server) CloseExecution(machine, name, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.st.machines[machine]; ok && m.executions[name] != nil {
+		m.executions[name].Status = status
+	}
 }
 
 func (s *Server) states(op string, in obj) (any, *Error) {
@@ -87,6 +121,31 @@ func (s *Server) states(op string, in obj) (any, *Error) {
 			m.tags = append(kept, t)
 		}
 		return obj{}, nil
+	case "StartExecution":
+		// Step Functions' idempotence: the same name and input as a running
+		// execution is that execution; a closed one, or other input, is
+		// ExecutionAlreadyExists.
+		_, m, e := byArn()
+		if e != nil {
+			return nil, e
+		}
+		name, input := str(in, "name"), str(in, "input")
+		if input == "" {
+			input = "{}"
+		}
+		arn := strings.Replace(str(m.doc, "stateMachineArn"), ":stateMachine:", ":execution:", 1) + ":" + name
+		if x, ok := m.executions[name]; ok {
+			if x.Input == input && x.Status == "RUNNING" {
+				return obj{"executionArn": arn, "startDate": 1.7e9}, nil
+			}
+			return nil, notFound("ExecutionAlreadyExists", "Execution Already Exists: '%s'", arn)
+		}
+		if m.executions == nil {
+			m.executions = map[string]*Execution{}
+		}
+		m.executions[name] = &Execution{Name: name, Input: input, Status: "RUNNING"}
+		m.order = append(m.order, name)
+		return obj{"executionArn": arn, "startDate": 1.7e9}, nil
 	case "DeleteStateMachine":
 		name, _, e := byArn()
 		if e != nil {
@@ -96,4 +155,14 @@ func (s *Server) states(op string, in obj) (any, *Error) {
 		return obj{}, nil
 	}
 	return nil, notFound("UnknownOperationException", "the fake does not implement states:%s", op)
+}
+
+// SetPipelineState sets a Data Pipeline's @pipelineState (FINISHED...), as
+// a run ending would.
+func (s *Server) SetPipelineState(id, state string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.st.pipelines[id]; ok {
+		p.state = state
+	}
 }

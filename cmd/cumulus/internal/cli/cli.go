@@ -51,6 +51,7 @@ func commands() []*command {
 		{name: "serve", summary: "Serve the dashboard and distribution of a simulation", usage: serveUsage, run: runServe},
 		{name: "step", summary: "Run a program as a pipeline step (a task container's entry point)", usage: stepUsage, run: runStep},
 		{name: "task", summary: "Scaffold a task that runs an archive's script as a step (task init)", usage: taskUsage, run: runTask},
+		{name: "poll", summary: "Poll a deployed source once (a poller task's command on ECS)", usage: pollUsage, run: runPoll},
 		{name: "deploy", summary: "Plan and apply the compiled artifacts to AWS", usage: deployUsage, run: runDeploy},
 		{name: "package", summary: "Build the platform functions' Lambda code zip", usage: packageUsage, run: runPackage},
 		{name: "fmt", summary: "Rewrite configuration files in canonical format", usage: fmtUsage, run: runFmt},
@@ -76,6 +77,9 @@ func isTerminal(f *os.File) bool {
 }
 
 func run(e *env, args []string) int {
+	if lambdaRuntime(e, args) {
+		return runLambda(e)
+	}
 	if len(args) == 0 {
 		fmt.Fprint(e.stderr, mainUsage())
 		return exitUsage

@@ -14,12 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/cumulus-toolchain/cumulus/runtime/platform"
 	"github.com/cumulus-toolchain/cumulus/runtime/stepwrap"
 	"github.com/cumulus-toolchain/cumulus/simulator/executor"
 	"github.com/cumulus-toolchain/cumulus/simulator/s3local"
 )
 
 const stepUsage = `Usage: cumulus step [OPTIONS] -- COMMAND [ARGS...]
+       cumulus step STANDARD_STEP [-s3-endpoint URL]
 
 Runs COMMAND as a pipeline step, the way a task's container does when its
 ENTRYPOINT is ["cumulus", "step", "--"] (see 'cumulus task init'). It reads
@@ -31,6 +33,16 @@ JSON lines tagged with pipeline, step, granule and attempt, samples its CPU
 and memory (the container's cgroup, else /proc), sends heartbeats, uploads
 the files it leaves in CUMULUS_OUTPUT_DIR with their checksums, and writes
 the step's result to CUMULUS_RESULT.
+
+On AWS (CUMULUS_RUN and CUMULUS_GRAPH set, as the state machines and the
+task definitions do), the step's granule is the results of the steps
+before it in the run, read from the private bucket, its env and with are
+evaluated for that granule, a step whose when is false is skipped, and
+the result is kept there for the steps after it.
+
+'cumulus step STANDARD_STEP' runs one of cumulus's standard steps
+(sync_granule, move_granule, ...) the same way: the platform image's
+command for a standard step that runs on ECS.
 
 Options (each also read from the environment variable named):
   -transient CODES  COMMAND's exit codes worth retrying, e.g. 75,111
@@ -55,6 +67,9 @@ checksum, a malformed result); 2 usage error.
 
 func runStep(e *env, args []string) int {
 	i := slices.Index(args, "--")
+	if i < 0 && len(args) > 0 && stdlibStep(args[0]) {
+		return runPlatformStep(e, args[0], args[1:])
+	}
 	if i < 0 {
 		if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
 			fmt.Fprint(e.stdout, stepUsage)
@@ -137,10 +152,35 @@ func runStep(e *env, args []string) int {
 		cfg.Heartbeat = stepwrap.HTTPHeartbeat{URL: getenv(stepwrap.EnvHeartbeatURL)}
 	}
 
+	// On AWS the state machine gives every step the run's first granule;
+	// the step's own input is the results of the steps before it.
+	var onRun *platform.ContainerStep
+	if getenv(platform.EnvRun) != "" && getenv(platform.EnvGraph) != "" {
+		client, err := s3local.Client(ctx, *endpoint)
+		if err == nil {
+			onRun, err = platform.PrepareContainerStep(ctx, client, getenv)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cumulus step: %v\n", err)
+			return stepwrap.ExitRetryable
+		}
+		if onRun.Skip {
+			fmt.Fprintf(e.stderr, "cumulus step: skipped: the step's when is false for granule %s\n", onRun.Granule.ID)
+			return exitOK
+		}
+		cfg.Environ = onRun.Environ(cfg.Environ)
+	}
+
 	rep, err := stepwrap.Run(ctx, cfg)
 	if err != nil {
 		// The log has the details; stderr gets one line a person reads.
 		fmt.Fprintf(e.stderr, "cumulus step: %v\n", err)
+	}
+	if onRun != nil && rep.ExitStatus() == exitOK && rep.Result != nil {
+		if err := onRun.Finish(ctx, *rep.Result); err != nil {
+			fmt.Fprintf(e.stderr, "cumulus step: %v\n", err)
+			return stepwrap.ExitRetryable
+		}
 	}
 	return rep.ExitStatus()
 }

@@ -1,0 +1,51 @@
+package graph
+
+// GraphEnv names the environment variable that tells the platform's code
+// on AWS where the compiled graph is (runtime/platform.EnvGraph).
+const GraphEnv = "CUMULUS_GRAPH"
+
+// GraphKey is where deploy puts graph.json in the private bucket.
+const GraphKey = "cumulus/graph.json"
+
+// GraphURL is the compiled graph's location on AWS, "" without a private
+// bucket.
+func (g *Graph) GraphURL() string {
+	if g.ArtifactBucket == "" {
+		return ""
+	}
+	return "s3://" + g.ArtifactBucket + "/" + GraphKey
+}
+
+// graphEnv gives the code that reads the graph at run time its location:
+// the platform's functions and tasks, the pollers, and users' container
+// tasks, whose step wrapper reads the results of the steps before them.
+// Users' Lambda functions are their own code and get nothing.
+func (b *builder) graphEnv() {
+	u := b.g.GraphURL()
+	if u == "" {
+		return
+	}
+	add := func(t *Task) {
+		if t == nil || !t.Platform && t.RunsOn != "ecs" {
+			return
+		}
+		for _, e := range t.Environment {
+			if e.Name == GraphEnv {
+				return
+			}
+		}
+		t.Environment = append(t.Environment, Binding{Name: GraphEnv, Value: staticString(u)})
+	}
+	for _, t := range b.g.Tasks {
+		add(t)
+	}
+	for _, t := range b.g.Functions {
+		add(t)
+	}
+	for _, s := range b.g.Sources {
+		add(s.Task)
+	}
+	for _, d := range b.g.Distributions {
+		add(d.Function)
+	}
+}

@@ -1,0 +1,75 @@
+package iam
+
+import (
+	"sort"
+
+	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+)
+
+// PolicyRunState is the policy that lets the platform's code on AWS read
+// the compiled graph and keep step results (runtime/platform): a step's
+// own result it writes, the results of the steps before it it reads.
+const PolicyRunState = "run-state"
+
+// graphObject is the ARN of graph.json in the private bucket.
+func graphObject(g *graph.Graph) string {
+	return "arn:aws:s3:::" + g.ArtifactBucket + "/" + graph.GraphKey
+}
+
+// runPrefixes are the key prefixes of the step results of the pipelines
+// that run task (by name), sorted.
+func runPrefixes(g *graph.Graph, task string) []string {
+	seen := map[string]bool{}
+	for _, p := range g.Pipelines {
+		for _, s := range p.Steps {
+			if s.TaskName == task && !NeverRuns(s) {
+				seen["cumulus/runs/"+p.Name+"/"] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hasGraphEnv says whether the compiler told t where the graph is.
+func hasGraphEnv(t *graph.Task) bool {
+	for _, e := range t.Environment {
+		if e.Name == graph.GraphEnv {
+			return true
+		}
+	}
+	return false
+}
+
+// runState adds the run-state policy to the role of t: reading graph.json
+// when t is told where it is, and the results of its pipelines' runs when
+// it runs steps.
+func runState(r *Role, g *graph.Graph, t *graph.Task) {
+	if g.ArtifactBucket == "" || !hasGraphEnv(t) {
+		return
+	}
+	stmts := []*Statement{{Sid: "ReadGraph", Effect: "Allow", Action: []string{S3Get}, Resource: []string{graphObject(g)}}}
+	if prefixes := runPrefixes(g, t.Name); len(prefixes) > 0 {
+		var objs []string
+		for _, p := range prefixes {
+			objs = append(objs, "arn:aws:s3:::"+g.ArtifactBucket+"/"+p+"*")
+		}
+		stmts = append(stmts, &Statement{Sid: "StepResults", Effect: "Allow", Action: []string{S3Get, S3Put}, Resource: objs})
+		// A skipped step leaves no result: the platform lists the key to
+		// tell a missing result from one it may not read.
+		stmts = append(stmts, listStatements("ListStepResults", map[string]map[string]bool{"arn:aws:s3:::" + g.ArtifactBucket: set(prefixes)})...)
+	}
+	r.add(PolicyRunState, stmts)
+}
+
+func set(s []string) map[string]bool {
+	out := make(map[string]bool, len(s))
+	for _, x := range s {
+		out[x] = true
+	}
+	return out
+}
