@@ -242,6 +242,15 @@ func checkIAM(errorf func(string, ...any), res *Result) {
 		for k := range runStateWant(g, t) {
 			w[k] = true
 		}
+		// A task invokes no function but the engine's recorder, and only
+		// when compile told it to report there.
+		wantInvoke := map[string]bool{}
+		if g.Engine != nil && g.Engine.Recorder != nil && (t.Platform || t.RunsOn == "ecs") {
+			wantInvoke[g.FunctionARN(g.Engine.Recorder.ResourceName)+" lambda:InvokeFunction"] = true
+		}
+		if got := granted(roles[t.TaskRole], "lambda:"); fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(wantInvoke)) {
+			errorf("task %s: role %s may %q, want %q", t.Name, t.TaskRole, sortedSet(got), sortedSet(wantInvoke))
+		}
 		if fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(w)) {
 			errorf("task %s: role %s grants\n %q\nbut its steps use exactly\n %q", t.Name, t.TaskRole, sortedSet(got), sortedSet(w))
 		}
@@ -378,6 +387,10 @@ func checkPlatformIAM(errorf func(string, ...any), res *Result, roles map[string
 			want["arn:aws:s3:::"+b.BucketName+"/* s3:GetObject"] = true
 		}
 		maps.Copy(want, runStateWant(g, d.Function))
+		if g.ArtifactBucket != "" {
+			// Its signing key and users, which deploy keeps there.
+			want["arn:aws:s3:::"+g.ArtifactBucket+"/cumulus/secrets/distribution.json s3:GetObject"] = true
+		}
 		if got := granted(roles[d.Function.TaskRole], "s3:"); fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(want)) {
 			errorf("distribution %s: its function may %q, want %q", d.Name, sortedSet(got), sortedSet(want))
 		}

@@ -287,6 +287,7 @@ func (c *checker) check(bodies []hcl.Body) {
 	for _, b := range byType["distribution"] {
 		c.cfg.Distributions = append(c.cfg.Distributions, c.decodeDistribution(b))
 	}
+	c.checkDashboardAuth()
 	c.checkUsage()
 	sortDiagnostics(d.diags)
 }

@@ -32,11 +32,15 @@ type Deployment struct {
 	Notify         string // SNS topic ARN, "" when not set
 	Tags           map[string]string
 	Cluster        string // ECS cluster name
+	// DashboardAuth names the distribution whose authentication the
+	// engine's dashboard and API sit behind on AWS; "" leaves them open to
+	// whoever has the URL (they are read-only).
+	DashboardAuth string
 }
 
 var deploymentSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "prefix"}, {Name: "region"}, {Name: "account_id"}, {Name: "orchestrator"}, {Name: "subnets"}, {Name: "security_groups"},
-	{Name: "log_retention"}, {Name: "notify"}, {Name: "tags"}, {Name: "cluster"},
+	{Name: "log_retention"}, {Name: "notify"}, {Name: "tags"}, {Name: "cluster"}, {Name: "dashboard_auth"},
 }}
 
 var (
@@ -112,6 +116,11 @@ func (c *checker) decodeDeployment(b *hcl.Block) *Deployment {
 			d.errorf(a.Expr.Range(), "Invalid notify", "notify must be the ARN of an SNS topic, such as \"arn:aws:sns:us-west-2:123456789012:hs3-alerts\"; %q is not.", n)
 		} else {
 			dep.Notify = n
+		}
+	}
+	if a := attr["dashboard_auth"]; a != nil {
+		if r, ok := d.ref(a.Expr, "dashboard_auth", "distribution", nil); ok {
+			dep.DashboardAuth = r.Name
 		}
 	}
 	if a := attr["tags"]; a != nil {
@@ -318,5 +327,24 @@ func (d *decoder) checkRoleName(rng hcl.Range, cfg *Config, block string, kinds 
 		d.errorf(rng, "Name too long for AWS",
 			"An IAM role of this block would be named %q (%d characters), made of the deployment prefix and this block's name, but IAM allows at most %d. Shorten the block's name or deployment.prefix by %d characters.",
 			longest, len(longest), maxRoleName, len(longest)-maxRoleName)
+	}
+}
+
+// checkDashboardAuth: the distribution dashboard_auth names must let
+// someone in, with an auth block of users or an OIDC issuer; otherwise
+// the dashboard would be closed to everyone.
+func (c *checker) checkDashboardAuth() {
+	dep := c.cfg.Deployment
+	if dep == nil || dep.DashboardAuth == "" {
+		return
+	}
+	for _, x := range c.cfg.Distributions {
+		if x.Name != dep.DashboardAuth {
+			continue
+		}
+		if x.Auth == nil || (len(x.Auth.Users) == 0 && x.Auth.OIDC == nil) {
+			c.d.errorf(dep.Range("dashboard_auth"), "Dashboard behind a distribution nobody can log in to",
+				"dashboard_auth puts the dashboard behind distribution %q, which has no auth block with users or an oidc issuer, so no one could open it. Give distribution %q an auth block, or remove dashboard_auth to leave the read-only dashboard open.", x.Name, x.Name)
+		}
 	}
 }

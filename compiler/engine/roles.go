@@ -54,6 +54,10 @@ func buildRoles(g *graph.Graph, tables []string) ([]*iam.Role, error) {
 	if g.GraphURL() != "" {
 		api.add(PolicyReadGraph, &iam.Statement{Sid: "ReadGraph", Effect: "Allow", Action: []string{iam.S3Get},
 			Resource: []string{"arn:aws:s3:::" + g.ArtifactBucket + "/" + graph.GraphKey}})
+		if e.DashboardAuth != "" {
+			// Behind a distribution's logins: its signing key and users.
+			api.add(iam.PolicySecrets, iam.SecretsStatement(g))
+		}
 	}
 
 	out := []*iam.Role{rec.Role, api.Role}

@@ -1,6 +1,10 @@
 package graph
 
-import "time"
+import (
+	"time"
+
+	"github.com/cumulus-toolchain/cumulus/lang"
+)
 
 // Engine is the workflow engine's footprint on AWS: the recorder function
 // that turns Step Functions' execution events into the engine's DynamoDB
@@ -26,6 +30,9 @@ type Engine struct {
 	// StepLogGroups are the log groups of the tasks steps run: all the API
 	// may read of CloudWatch Logs.
 	StepLogGroups []string `json:"step_log_groups,omitempty"`
+	// DashboardAuth is the distribution whose authentication the API and
+	// dashboard sit behind (deployment.dashboard_auth), "" for none.
+	DashboardAuth string `json:"dashboard_auth,omitempty"`
 }
 
 // CUMULUS_FUNCTION values of the engine's functions, and the environment
@@ -37,6 +44,7 @@ const (
 	EnvFunction       = "CUMULUS_FUNCTION"
 	EnvTablePrefix    = "CUMULUS_TABLE_PREFIX"
 	EnvLogGroupPrefix = "CUMULUS_LOG_GROUP_PREFIX"
+	EnvDashboardAuth  = "CUMULUS_DASHBOARD_AUTH"
 )
 
 // engine builds the engine's functions. It runs after the tasks are known,
@@ -59,6 +67,9 @@ func (b *builder) engine() *Engine {
 	// the table prefix is the deployment's prefix.
 	if u := b.g.GraphURL(); u != "" {
 		e.API.Environment = append(e.API.Environment, Binding{Name: GraphEnv, Value: staticString(u)})
+	}
+	if dep := b.cfg.Deployment; dep != nil && dep.DashboardAuth != "" {
+		b.dashboardAuth(e, dep)
 	}
 	seen := map[string]bool{}
 	for _, name := range sortedKeys(b.tasks) {
@@ -104,4 +115,11 @@ func (g *Graph) TableARN(name string) string {
 // RuleARN is the ARN of an EventBridge rule on the default bus.
 func (g *Graph) RuleARN(name string) string {
 	return "arn:aws:events:" + g.Region + ":" + g.AccountID + ":rule/" + name
+}
+
+// dashboardAuth puts the API and dashboard behind a distribution's
+// authentication (the checker made sure it has some).
+func (b *builder) dashboardAuth(e *Engine, dep *lang.Deployment) {
+	e.DashboardAuth = dep.DashboardAuth
+	e.API.Environment = append(e.API.Environment, Binding{Name: EnvDashboardAuth, Value: staticString(dep.DashboardAuth)})
 }

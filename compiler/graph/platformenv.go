@@ -4,6 +4,10 @@ package graph
 // on AWS where the compiled graph is (runtime/platform.EnvGraph).
 const GraphEnv = "CUMULUS_GRAPH"
 
+// RecorderEnv names the environment variable that tells the trigger and
+// the steps the engine's recorder function (runtime/platform.EnvRecorder).
+const RecorderEnv = "CUMULUS_RECORDER"
+
 // GraphKey is where deploy puts graph.json in the private bucket.
 const GraphKey = "cumulus/graph.json"
 
@@ -41,6 +45,20 @@ func (b *builder) graphEnv() {
 	}
 	for _, t := range b.g.Functions {
 		add(t)
+	}
+	// The trigger and the steps report what they do to the recorder.
+	if e := b.g.Engine; e != nil && e.Recorder != nil {
+		report := func(t *Task) {
+			if t != nil && (t.Platform || t.RunsOn == "ecs") {
+				t.Environment = append(t.Environment, Binding{Name: RecorderEnv, Value: staticString(e.Recorder.ResourceName)})
+			}
+		}
+		for _, t := range b.g.Tasks {
+			report(t)
+		}
+		for _, t := range b.g.Functions {
+			report(t)
+		}
 	}
 	for _, s := range b.g.Sources {
 		add(s.Task)

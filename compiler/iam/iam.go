@@ -143,6 +143,7 @@ const (
 	PolicyPull        = "pull"
 	PolicyDescribe    = "describe"
 	PolicyTaskRunner  = "task-runner"
+	PolicySecrets     = "secrets"
 )
 
 // maxInlinePolicies is IAM's limit on a role's inline policies together,
@@ -611,6 +612,9 @@ func (b *builder) platform() {
 		r := b.role(f.TaskRole, block, "cumulus: the function that serves "+block, trust("lambda.amazonaws.com", nil), d.Range)
 		r.add(PolicyLogs, []*Statement{logs(f)})
 		runState(r, g, f)
+		if g.ArtifactBucket != "" {
+			r.add(PolicySecrets, []*Statement{SecretsStatement(g)})
+		}
 		var objs []string
 		for _, bk := range d.Buckets {
 			objs = append(objs, "arn:aws:s3:::"+bk.BucketName+"/*")

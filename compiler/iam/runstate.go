@@ -63,7 +63,21 @@ func runState(r *Role, g *graph.Graph, t *graph.Task) {
 		// tell a missing result from one it may not read.
 		stmts = append(stmts, listStatements("ListStepResults", map[string]map[string]bool{"arn:aws:s3:::" + g.ArtifactBucket: set(prefixes)})...)
 	}
+	if f := recorderOf(g, t); f != "" {
+		// What the trigger and the steps did, for the engine's record.
+		stmts = append(stmts, &Statement{Sid: "ReportToEngine", Effect: "Allow", Action: []string{"lambda:InvokeFunction"}, Resource: []string{g.FunctionARN(f)}})
+	}
 	r.add(PolicyRunState, stmts)
+}
+
+// recorderOf is the recorder function t reports to, "" when none.
+func recorderOf(g *graph.Graph, t *graph.Task) string {
+	for _, e := range t.Environment {
+		if e.Name == graph.RecorderEnv {
+			return e.Value.StaticString()
+		}
+	}
+	return ""
 }
 
 func set(s []string) map[string]bool {
@@ -72,4 +86,14 @@ func set(s []string) map[string]bool {
 		out[x] = true
 	}
 	return out
+}
+
+// SecretsKey is where deploy keeps a distribution's signing key and users
+// (runtime/platform/layout.SecretsKey).
+const SecretsKey = "cumulus/secrets/distribution.json"
+
+// SecretsStatement lets a function read the distribution's secrets: the
+// functions that serve a distribution, and the engine API behind one.
+func SecretsStatement(g *graph.Graph) *Statement {
+	return &Statement{Sid: "ReadSecrets", Effect: "Allow", Action: []string{S3Get}, Resource: []string{"arn:aws:s3:::" + g.ArtifactBucket + "/" + SecretsKey}}
 }

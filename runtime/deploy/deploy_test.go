@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -160,6 +161,12 @@ func TestPlanApplyIdempotentUpdate(t *testing.T) {
 	if cj, ok := fake.Object("hs3-dev-staging", "cumulus/config.json"); !ok || !strings.Contains(string(cj), "pipeline.cumulus.hcl") {
 		t.Errorf("config.json: %v %.200s", ok, cj)
 	}
+	// The distribution's signing key is made once and kept.
+	sj, ok := fake.Object("hs3-dev-staging", "cumulus/secrets/distribution.json")
+	var sec struct{ Key, Users string }
+	if err := json.Unmarshal(sj, &sec); !ok || err != nil || len(sec.Key) != 44 || sec.Users != "" {
+		t.Errorf("secrets: %v %v %q", ok, err, sec.Users)
+	}
 	if got := fake.NotificationFilters("hs3-dev-staging"); len(got) != 3 || !slices.Contains(got, "cumulus-hs3_avaps: prefix=hs3_avaps/ suffix=.cumulus.json") {
 		t.Errorf("notifications: %q", got)
 	}
@@ -183,6 +190,30 @@ func TestPlanApplyIdempotentUpdate(t *testing.T) {
 	}
 	if m := mutating(fake.Calls()); len(m) > 0 {
 		t.Errorf("second apply called mutating operations: %v", m)
+	}
+
+	// Local users given at deploy time update the secrets, key kept.
+	withUsers := desired(t, dir, zip)
+	withUsers.Secrets.Users = "alice:wonderland"
+	plan, err = d.Plan(ctx, withUsers, deploy.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ops(plan, deploy.OpUpdate); !slices.Equal(got, []string{"s3-object s3://hs3-dev-staging/cumulus/secrets/distribution.json"}) {
+		t.Fatalf("users: updates %v", got)
+	}
+	var text strings.Builder
+	_ = plan.WriteText(&text)
+	if strings.Contains(text.String(), "wonderland") {
+		t.Error("the plan shows a password")
+	}
+	if rep := d.Apply(ctx, plan); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	sj2, _ := fake.Object("hs3-dev-staging", "cumulus/secrets/distribution.json")
+	var sec2 struct{ Key, Users string }
+	if err := json.Unmarshal(sj2, &sec2); err != nil || sec2.Key != sec.Key || sec2.Users != "alice:wonderland" {
+		t.Errorf("secrets after users: %v key kept %v users %q", err, sec2.Key == sec.Key, sec2.Users)
 	}
 
 	// Change the configuration: exactly the expected updates.

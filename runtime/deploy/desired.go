@@ -56,7 +56,9 @@ type Desired struct {
 	Functions       []Function
 	Triggers        []Trigger
 	// Objects are what the platform's code reads at run time.
-	Objects       []Object
+	Objects []Object
+	// Secrets are the distribution's signing key and users.
+	Secrets       *SecretsObject
 	Roles         []Role
 	StateMachines []StateMachine
 	Rules         []Rule
@@ -176,6 +178,10 @@ type DesireOptions struct {
 	// PlatformZip is the bootstrap zip of the platform functions (see
 	// [Package]); nil plans them as "code unknown" and apply refuses.
 	PlatformZip []byte
+	// DistUsers are the distribution's local users with their passwords
+	// (NAME:PASSWORD,..., CUMULUS_DIST_USERS where deploy runs), kept in
+	// the distribution's secrets; "" leaves what is there.
+	DistUsers string
 }
 
 // Resolve fills the deployment's account and region from the caller's
@@ -375,6 +381,9 @@ func Desire(cfg *lang.Config, res *compiler.Result, opts DesireOptions) (*Desire
 			return nil, fmt.Errorf("the configuration for the pollers: %w", err)
 		}
 		d.Objects = append(d.Objects, Object{Bucket: g.ArtifactBucket, Key: layout.ConfigKey, ContentType: "application/json", Data: bundle})
+		if len(g.Distributions) > 0 {
+			d.Secrets = &SecretsObject{Bucket: g.ArtifactBucket, Key: layout.SecretsKey, Users: opts.DistUsers}
+		}
 	}
 	if err := d.engine(res, tags("platform"), opts.Stage, g.LogRetention); err != nil {
 		return nil, err

@@ -140,6 +140,7 @@ func (d *Deployer) Plan(ctx context.Context, want *Desired, opts PlanOptions) (*
 	}{
 		{"S3 buckets", p.buckets},
 		{"platform objects", p.objects},
+		{"the distribution's secrets", p.secrets},
 		{"log groups", p.logGroups},
 		{"DynamoDB tables", p.tables},
 		{"IAM roles", p.roles},

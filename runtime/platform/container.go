@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/cumulus-toolchain/cumulus/runtime/stepinput"
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
@@ -103,4 +106,32 @@ func (c *ContainerStep) Environ(environ []string) []string {
 // Finish keeps the step's result for the steps after it.
 func (c *ContainerStep) Finish(ctx context.Context, res contract.Result) error {
 	return c.state.PutResult(ctx, c.Pipeline, c.Run, c.Step, res)
+}
+
+// ECSTaskARN is the ARN of the ECS task the process runs in, from the
+// task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4), "" elsewhere:
+// what the engine's log source turns into the task's log stream.
+func ECSTaskARN(ctx context.Context, getenv func(string) string) string {
+	base := getenv("ECS_CONTAINER_METADATA_URI_V4")
+	if base == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/task", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var task struct {
+		TaskARN string `json:"TaskARN"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&task) != nil {
+		return ""
+	}
+	return task.TaskARN
 }

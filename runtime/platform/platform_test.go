@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -22,6 +24,8 @@ import (
 	"github.com/cumulus-toolchain/cumulus/lang"
 	"github.com/cumulus-toolchain/cumulus/runtime/deploy/awsfake"
 	"github.com/cumulus-toolchain/cumulus/runtime/platform/layout"
+	"github.com/cumulus-toolchain/cumulus/runtime/recorder"
+	"github.com/cumulus-toolchain/cumulus/runtime/recorder/recordertest"
 	"github.com/cumulus-toolchain/cumulus/runtime/stepinput"
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
 	"github.com/cumulus-toolchain/cumulus/simulator/s3local"
@@ -224,14 +228,14 @@ func notify(bucket string, keys ...string) events.S3Event {
 // not started (the Choice state), standard steps through the platform's
 // function, the container step through what the step wrapper does around
 // the user's program (program stands for it).
-func (w *world) run(pipeline string, exec awsfake.Execution, program func(in contract.Granule, env map[string]string) contract.Result) {
+func (w *world) run(pipeline string, exec awsfake.Execution, program func(in contract.Granule, env map[string]string) contract.Result, reports *Reports) {
 	w.t.Helper()
 	var input ExecutionInput
 	if err := json.Unmarshal([]byte(exec.Input), &input); err != nil {
 		w.t.Fatal(err)
 	}
 	p := w.graph.Pipeline(pipeline)
-	steps := &Steps{Graphs: w.graphs, S3: w.s3, Getenv: func(string) string { return "" }}
+	steps := &Steps{Graphs: w.graphs, S3: w.s3, Getenv: func(string) string { return "" }, Reports: reports}
 	done := map[string]bool{}
 	for len(done) < len(p.Steps) {
 		for _, st := range p.Steps {
@@ -266,8 +270,31 @@ func (w *world) run(pipeline string, exec awsfake.Execution, program func(in con
 	}
 }
 
+// inProcess is Lambda's asynchronous invocation of the recorder function,
+// done in this process: the payload reaches the real recorder, writing to
+// an in-memory store.
+type inProcess struct {
+	t   *testing.T
+	rec *recorder.Recorder
+	n   int
+}
+
+func (l *inProcess) Invoke(ctx context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	if in.InvocationType != lambdatypes.InvocationTypeEvent || aws.ToString(in.FunctionName) != "tp-recorder" {
+		l.t.Errorf("invoke %s %s", aws.ToString(in.FunctionName), in.InvocationType)
+	}
+	l.n++
+	if err := l.rec.Handle(ctx, in.Payload); err != nil {
+		l.t.Errorf("recorder: %v\n%s", err, in.Payload)
+	}
+	return &lambda.InvokeOutput{StatusCode: 202}, nil
+}
+
 func TestRunOnAWS(t *testing.T) {
 	w := newWorld(t, testConfig)
+	store := recordertest.NewMemSink()
+	transport := &inProcess{t: t, rec: recorder.New(store, nil, recorder.StateMachinePrefix("tp-"))}
+	reports := &Reports{Lambda: transport, Function: "tp-recorder"}
 	w.put("tp-provider", "incoming/G_20130825.nc", []byte("first day\n"))
 	w.put("tp-provider", "incoming/G_20130825.txt", []byte("notes\n"))
 	w.put("tp-provider", "incoming/G_20130826.nc", []byte("second day\n"))
@@ -285,7 +312,7 @@ func TestRunOnAWS(t *testing.T) {
 
 	// S3 notifies the trigger (twice for one manifest: delivery is at
 	// least once), which starts one execution per granule.
-	trig := &Trigger{Graphs: w.graphs, S3: w.s3, SFN: w.sfn}
+	trig := &Trigger{Graphs: w.graphs, S3: w.s3, SFN: w.sfn, Reports: reports}
 	started, err := trig.Handle(w.ctx, notify(staging, m25, m26, m25, "c/G_20130825/G_20130825.nc"))
 	if err != nil {
 		t.Fatal(err)
@@ -319,7 +346,7 @@ func TestRunOnAWS(t *testing.T) {
 		return contract.Result{Granule: g}
 	}
 	for _, x := range execs {
-		w.run("ingest", x, program)
+		w.run("ingest", x, program, reports)
 		w.fake.CloseExecution(machine, x.Name, "SUCCEEDED")
 	}
 	// The same event once the run is over starts nothing.
@@ -348,6 +375,25 @@ func TestRunOnAWS(t *testing.T) {
 	}
 	if _, err := w.get(staging, ResultKey("ingest", execs[1].Name, "annotate")); err == nil {
 		t.Error("the skipped step left a result")
+	}
+	// What the trigger and the standard steps reported is the engine's
+	// record of the runs: queued with the granule, each step's attempt.
+	if transport.n == 0 {
+		t.Fatal("nothing was reported")
+	}
+	run, err := store.Run(w.ctx, execs[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, st := range run.Steps {
+		got[st.Name] = st.Status
+		if st.Name == "sync" && (len(st.Attempts) != 1 || st.Attempts[0].Status != "succeeded") {
+			t.Errorf("sync's attempts: %+v", st.Attempts)
+		}
+	}
+	if run.Pipeline != "ingest" || run.GranuleID != "G_20130825" || got["sync"] != "succeeded" || got["archive"] != "succeeded" {
+		t.Errorf("the engine's record of run %s: %+v", execs[0].Name, run)
 	}
 
 	// Polling again stages nothing; a changed file is staged again

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/runtime/stepinput"
+	"github.com/cumulus-toolchain/cumulus/runtime/stepwrap"
 	"github.com/cumulus-toolchain/cumulus/simulator/builtin"
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
 )
@@ -53,6 +54,9 @@ type Steps struct {
 	Logger *slog.Logger
 	Getenv func(string) string
 	Clock  builtin.Clock
+	// Reports tells the engine's recorder of each attempt (nil: no
+	// engine).
+	Reports *Reports
 }
 
 // Handle is the Lambda entry point of a standard step.
@@ -108,19 +112,33 @@ func (s *Steps) Run(ctx context.Context, inv Invocation) (StepOutcome, error) {
 	if s.Getenv != nil {
 		benv.DistributionURL = s.Getenv("CUMULUS_DISTRIBUTION_URL")
 	}
-	res, err := fn(ctx, benv, contract.Input{Pipeline: p.Name, Step: st.Name, Attempt: inv.Retry + 1, Granule: in, Env: env, With: with})
+	attempt := inv.Retry + 1
+	s.Reports.StepStarted(ctx, inv.Run, p.Name, in.ID, st.Name, attempt, s.logStream())
+	res, err := fn(ctx, benv, contract.Input{Pipeline: p.Name, Step: st.Name, Attempt: attempt, Granule: in, Env: env, With: with})
+	if err == nil {
+		err = rs.PutResult(ctx, p.Name, inv.Run, st.Name, res)
+	}
 	if err != nil {
 		log.Error("step failed", "err", err)
+		outcome := stepwrap.Retryable
 		if builtin.IsFatal(err) {
-			return StepOutcome{}, fatal(err)
+			outcome, err = stepwrap.Fatal, fatal(err)
 		}
+		s.Reports.StepEnded(ctx, inv.Run, p.Name, in.ID, st.Name, attempt, stepwrap.Report{Outcome: outcome, Reason: Message(err), ExitCode: -1})
 		return StepOutcome{}, err
 	}
-	if err := rs.PutResult(ctx, p.Name, inv.Run, st.Name, res); err != nil {
-		return StepOutcome{}, err
-	}
+	s.Reports.StepEnded(ctx, inv.Run, p.Name, in.ID, st.Name, attempt, stepwrap.Report{Outcome: stepwrap.Succeeded, Result: &res})
 	log.Info("step succeeded", "files", len(res.Granule.Files))
 	return StepOutcome{Result: res, ResultKey: ResultKey(p.Name, inv.Run, st.Name)}, nil
+}
+
+// logStream is where this function's log is, as the engine's log source
+// reads it (GROUP:STREAM), "" outside Lambda.
+func (s *Steps) logStream() string {
+	if s.Getenv == nil || s.Getenv("AWS_LAMBDA_LOG_GROUP_NAME") == "" {
+		return ""
+	}
+	return s.Getenv("AWS_LAMBDA_LOG_GROUP_NAME") + ":" + s.Getenv("AWS_LAMBDA_LOG_STREAM_NAME")
 }
 
 func (s *Steps) logger() *slog.Logger {

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
 	"github.com/cumulus-toolchain/cumulus/stdlib"
 )
@@ -87,8 +88,11 @@ type Trigger struct {
 	SFN    Executions
 	// DP runs granules when the deployment's orchestrator is
 	// "datapipeline".
-	DP     DataPipelines
-	Logger *slog.Logger
+	DP DataPipelines
+	// Reports tells the engine's recorder of each run started (nil: no
+	// engine).
+	Reports *Reports
+	Logger  *slog.Logger
 }
 
 // Started is one run the trigger started (or found started).
@@ -164,6 +168,7 @@ func (t *Trigger) start(ctx context.Context, bucket, key string) (Started, error
 		s, err := t.startDataPipeline(ctx, g, p, NewExecutionInput(m.Granule), name)
 		if err == nil {
 			t.logger().Info("run started", "pipeline", p.Name, "granule", m.Granule.ID, "datapipeline", s.Execution, "already", s.Already)
+			t.Reports.Queued(ctx, s.Execution, p.Name, m.Source, m.Granule, stepNames(p))
 		}
 		return s, err
 	}
@@ -184,7 +189,16 @@ func (t *Trigger) start(ctx context.Context, bucket, key string) (Started, error
 		return Started{}, fmt.Errorf("starting %s for granule %s: %w", arn, m.Granule.ID, err)
 	}
 	t.logger().Info("run started", "pipeline", p.Name, "granule", m.Granule.ID, "execution", name, "already", s.Already)
+	t.Reports.Queued(ctx, name, p.Name, m.Source, m.Granule, stepNames(p))
 	return s, nil
+}
+
+func stepNames(p *graph.Pipeline) []string {
+	out := make([]string, 0, len(p.Steps))
+	for _, st := range p.Steps {
+		out = append(out, st.Name)
+	}
+	return out
 }
 
 func (t *Trigger) logger() *slog.Logger {

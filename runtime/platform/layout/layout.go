@@ -64,3 +64,19 @@ func NewConfigBundle(cfg *lang.Config) ([]byte, error) {
 	sort.Slice(b.Vars, func(i, j int) bool { return b.Vars[i].Name < b.Vars[j].Name })
 	return json.MarshalIndent(b, "", "  ")
 }
+
+// SecretsKey is where deploy keeps the distribution's secrets: the key
+// every instance of the distribution (and of a dashboard behind it) signs
+// links and tokens with, made once by the first deploy and kept, so
+// tokens and links outlive a redeploy; and the local users' passwords
+// when the deployer gives them (CUMULUS_DIST_USERS at deploy time). Only
+// the functions that serve a distribution may read it.
+const SecretsKey = "cumulus/secrets/distribution.json"
+
+// Secrets is the content of SecretsKey.
+type Secrets struct {
+	// Key is the signing key, base64 (32 random bytes).
+	Key string `json:"key"`
+	// Users is NAME:PASSWORD,... as CUMULUS_DIST_USERS takes it.
+	Users string `json:"users,omitempty"`
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/cumulus-toolchain/cumulus/compiler"
 	"github.com/cumulus-toolchain/cumulus/lang"
 	"github.com/cumulus-toolchain/cumulus/runtime/deploy"
+	"github.com/cumulus-toolchain/cumulus/runtime/distribution"
 )
 
 const deployUsage = `Usage: cumulus deploy [OPTIONS] [DIR]
@@ -136,7 +137,7 @@ func runDeploy(e *env, args []string) int {
 			return fail("reading the bootstrap zip: %v (build it with 'cumulus package -o %s')", err, *bootstrap)
 		}
 	}
-	want, err := deploy.Desire(cfg, res, deploy.DesireOptions{Stage: stage, PlatformZip: zip})
+	want, err := deploy.Desire(cfg, res, deploy.DesireOptions{Stage: stage, PlatformZip: zip, DistUsers: envLookup(e.environ)(distribution.UsersEnv)})
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/cumulus-toolchain/cumulus/runtime/platform"
@@ -170,6 +171,13 @@ func runStep(e *env, args []string) int {
 		}
 		cfg.Environ = onRun.Environ(cfg.Environ)
 	}
+	var reports *platform.Reports
+	if onRun != nil && getenv(platform.EnvRecorder) != "" {
+		if awsCfg, err := config.LoadDefaultConfig(ctx); err == nil {
+			reports = &platform.Reports{Lambda: lambda.NewFromConfig(awsCfg), Function: getenv(platform.EnvRecorder), Logger: cfg.Logger}
+		}
+		reports.StepStarted(ctx, onRun.Run, onRun.Pipeline, onRun.Granule.ID, onRun.Step, onRun.Attempt, platform.ECSTaskARN(ctx, getenv))
+	}
 
 	rep, err := stepwrap.Run(ctx, cfg)
 	if err != nil {
@@ -178,9 +186,14 @@ func runStep(e *env, args []string) int {
 	}
 	if onRun != nil && rep.ExitStatus() == exitOK && rep.Result != nil {
 		if err := onRun.Finish(ctx, *rep.Result); err != nil {
+			rep.Outcome, rep.Reason = stepwrap.Retryable, err.Error()
+			reports.StepEnded(ctx, onRun.Run, onRun.Pipeline, onRun.Granule.ID, onRun.Step, onRun.Attempt, *rep)
 			fmt.Fprintf(e.stderr, "cumulus step: %v\n", err)
 			return stepwrap.ExitRetryable
 		}
+	}
+	if onRun != nil && rep != nil {
+		reports.StepEnded(ctx, onRun.Run, onRun.Pipeline, onRun.Granule.ID, onRun.Step, onRun.Attempt, *rep)
 	}
 	return rep.ExitStatus()
 }
