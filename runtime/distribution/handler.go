@@ -198,21 +198,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "distribution request", attrs...)
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rq *request) {
+// front answers what every request of the handler (and of what it
+// protects) may be before its path means anything: refused for its size,
+// or the token endpoint, or the login page. It says whether it answered.
+func (h *Handler) front(w http.ResponseWriter, r *http.Request, rq *request) bool {
 	if len(r.RequestURI) > maxTargetBytes || len(r.URL.RawQuery) > maxTargetBytes {
 		h.refuse(w, http.StatusRequestURITooLong, "request target too long")
-		return
+		return true
 	}
 	if headerBytes(r) > h.maxHeader {
 		h.refuse(w, http.StatusRequestHeaderFieldsTooLarge, "request headers too large")
-		return
+		return true
 	}
 	switch r.URL.Path {
 	case "/token":
 		h.serveToken(w, r, rq)
-		return
+		return true
 	case "/login":
 		h.serveLogin(w, r, rq)
+		return true
+	}
+	return false
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rq *request) {
+	if h.front(w, r, rq) {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

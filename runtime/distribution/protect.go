@@ -29,20 +29,7 @@ func (h *Handler) Protect(next http.Handler) http.Handler {
 }
 
 func (h *Handler) protect(w http.ResponseWriter, r *http.Request, rq *request, next http.Handler) {
-	if len(r.RequestURI) > maxTargetBytes || len(r.URL.RawQuery) > maxTargetBytes {
-		h.refuse(w, http.StatusRequestURITooLong, "request target too long")
-		return
-	}
-	if headerBytes(r) > h.maxHeader {
-		h.refuse(w, http.StatusRequestHeaderFieldsTooLarge, "request headers too large")
-		return
-	}
-	switch r.URL.Path {
-	case "/token":
-		h.serveToken(w, r, rq)
-		return
-	case "/login":
-		h.serveLogin(w, r, rq)
+	if h.front(w, r, rq) {
 		return
 	}
 	user, via, err := h.authenticate(r)

@@ -248,10 +248,14 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 		out.KeyCount = len(out.Contents)
 		writeXML(w, out)
-	case "GetObject":
+	case "GetObject", "HeadObject":
 		o, ok := b.objects[key]
 		if !ok {
-			writeS3Error(w, r, &Error{Code: "NoSuchKey", Message: "The specified key does not exist."})
+			if op == "GetObject" {
+				writeS3Error(w, r, &Error{Code: "NoSuchKey", Message: "The specified key does not exist."})
+			} else {
+				writeS3Error(w, r, &Error{Code: "NotFound", Message: "Not Found"})
+			}
 			return
 		}
 		for k, v := range o.meta {
@@ -260,19 +264,9 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, body []byte) {
 		sum := md5.Sum(o.data)
 		w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
 		w.Header().Set("Content-Length", fmt.Sprint(len(o.data)))
-		_, _ = w.Write(o.data)
-	case "HeadObject":
-		o, ok := b.objects[key]
-		if !ok {
-			writeS3Error(w, r, &Error{Code: "NotFound", Message: "Not Found"})
-			return
+		if op == "GetObject" {
+			_, _ = w.Write(o.data)
 		}
-		for k, v := range o.meta {
-			w.Header().Set("X-Amz-Meta-"+k, v)
-		}
-		sum := md5.Sum(o.data)
-		w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
-		w.Header().Set("Content-Length", fmt.Sprint(len(o.data)))
 	case "PutObject":
 		meta := map[string]string{}
 		for k, v := range in["Metadata"].(obj) {
