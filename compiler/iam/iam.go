@@ -194,6 +194,9 @@ type builder struct {
 	diags hcl.Diagnostics
 	// ranges of the blocks, for size diagnostics.
 	ranges map[string]hcl.Range
+	// runs holds, by task name, the prefixes of the step results of the
+	// pipelines whose steps run it (runstate.go); made on first use.
+	runs map[string][]string
 }
 
 func (b *builder) role(name, block, desc string, trust *Document, rng hcl.Range) *Role {
@@ -519,7 +522,7 @@ func (b *builder) tasks() {
 			r := b.role(t.TaskRole, block, "cumulus: the Lambda function of "+block, trust("lambda.amazonaws.com", nil), rng)
 			r.add(PolicyLogs, []*Statement{logs})
 			r.add(PolicyS3, s3)
-			runState(r, g, t)
+			b.runState(r, t)
 			continue
 		}
 		ecsTrust := trust("ecs-tasks.amazonaws.com", map[string]map[string]any{
@@ -528,7 +531,7 @@ func (b *builder) tasks() {
 		})
 		r := b.role(t.TaskRole, block, "cumulus: what the containers of "+block+" may do", ecsTrust, rng)
 		r.add(PolicyS3, s3)
-		runState(r, g, t)
+		b.runState(r, t)
 		x := b.role(t.ExecutionRole, block, "cumulus: what ECS may do to start "+block+" (pull its image, write its logs)", ecsTrust, rng)
 		b.pull(x, t, logs)
 	}
@@ -573,7 +576,7 @@ func (b *builder) platform() {
 		}
 		staged = append(staged, stage...)
 		r := b.role(t.TaskRole, block, "cumulus: what the poller of "+block+" may do (stage files)", ecsTrust, s.Range)
-		runState(r, g, t)
+		b.runState(r, t)
 		if len(stage) > 0 {
 			stmts := []*Statement{
 				{Sid: "ReadObjects", Effect: "Allow", Action: []string{S3Get}, Resource: stage},
@@ -599,7 +602,7 @@ func (b *builder) platform() {
 	for _, f := range g.Functions {
 		r := b.role(f.TaskRole, "platform", "cumulus: the Lambda function "+f.Name, trust("lambda.amazonaws.com", nil), hcl.Range{})
 		r.add(PolicyLogs, []*Statement{logs(f)})
-		runState(r, g, f)
+		b.runState(r, f)
 		stmts, notes := b.startRuns()
 		if len(staged) > 0 {
 			stmts = append(stmts, &Statement{Sid: "ReadStaged", Effect: "Allow", Action: []string{S3Get}, Resource: uniq(staged)})
@@ -611,7 +614,7 @@ func (b *builder) platform() {
 		f := d.Function
 		r := b.role(f.TaskRole, block, "cumulus: the function that serves "+block, trust("lambda.amazonaws.com", nil), d.Range)
 		r.add(PolicyLogs, []*Statement{logs(f)})
-		runState(r, g, f)
+		b.runState(r, f)
 		if g.ArtifactBucket != "" {
 			r.add(PolicySecrets, []*Statement{SecretsStatement(g)})
 		}

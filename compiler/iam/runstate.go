@@ -17,22 +17,33 @@ func graphObject(g *graph.Graph) string {
 }
 
 // runPrefixes are the key prefixes of the step results of the pipelines
-// that run task (by name), sorted.
-func runPrefixes(g *graph.Graph, task string) []string {
-	seen := map[string]bool{}
-	for _, p := range g.Pipelines {
-		for _, s := range p.Steps {
-			if s.TaskName == task && !NeverRuns(s) {
-				seen["cumulus/runs/"+p.Name+"/"] = true
+// that run task (by name), sorted. The index is made once: a
+// configuration of thousands of pipelines has as many tasks.
+func (b *builder) runPrefixes(task string) []string {
+	if b.runs == nil {
+		seen := map[string]map[string]bool{}
+		for _, p := range b.g.Pipelines {
+			for _, s := range p.Steps {
+				if NeverRuns(s) {
+					continue
+				}
+				if seen[s.TaskName] == nil {
+					seen[s.TaskName] = map[string]bool{}
+				}
+				seen[s.TaskName]["cumulus/runs/"+p.Name+"/"] = true
 			}
 		}
+		b.runs = map[string][]string{}
+		for t, m := range seen {
+			out := make([]string, 0, len(m))
+			for k := range m {
+				out = append(out, k)
+			}
+			sort.Strings(out)
+			b.runs[t] = out
+		}
 	}
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return b.runs[task]
 }
 
 // hasGraphEnv says whether the compiler told t where the graph is.
@@ -48,12 +59,13 @@ func hasGraphEnv(t *graph.Task) bool {
 // runState adds the run-state policy to the role of t: reading graph.json
 // when t is told where it is, and the results of its pipelines' runs when
 // it runs steps.
-func runState(r *Role, g *graph.Graph, t *graph.Task) {
+func (b *builder) runState(r *Role, t *graph.Task) {
+	g := b.g
 	if g.ArtifactBucket == "" || !hasGraphEnv(t) {
 		return
 	}
 	stmts := []*Statement{{Sid: "ReadGraph", Effect: "Allow", Action: []string{S3Get}, Resource: []string{graphObject(g)}}}
-	if prefixes := runPrefixes(g, t.Name); len(prefixes) > 0 {
+	if prefixes := b.runPrefixes(t.Name); len(prefixes) > 0 {
 		var objs []string
 		for _, p := range prefixes {
 			objs = append(objs, "arn:aws:s3:::"+g.ArtifactBucket+"/"+p+"*")
