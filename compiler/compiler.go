@@ -21,6 +21,7 @@ import (
 	"github.com/cumulus-toolchain/cumulus/compiler/ecs"
 	"github.com/cumulus-toolchain/cumulus/compiler/engine"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/compiler/httpapi"
 	"github.com/cumulus-toolchain/cumulus/compiler/iam"
 	"github.com/cumulus-toolchain/cumulus/compiler/lambda"
 	"github.com/cumulus-toolchain/cumulus/compiler/stepfunctions"
@@ -42,7 +43,8 @@ const (
 	KindBucketMap          = "distribution-bucket-map"
 	KindCachePolicy        = "cloudfront-cache-policy"
 
-	// The engine's (compiler/engine).
+	// The engine's (compiler/engine); the HTTP API's and the permissions'
+	// also each distribution's (compiler/httpapi).
 	KindDynamoDBTable      = "dynamodb-table"
 	KindHTTPAPI            = "apigatewayv2-api"
 	KindHTTPAPIIntegration = "apigatewayv2-integration"
@@ -130,14 +132,36 @@ func (c *compilation) add(path, kind, block string, doc any) {
 }
 
 // distribution writes what AWS needs to serve d: its function, its bucket
-// map, and a CloudFront cache policy per path.
+// map, a CloudFront cache policy per path, and the HTTP API in front of the
+// function with API Gateway's permission to invoke it.
 func (c *compilation) distribution(d *graph.Distribution) {
 	block := "distribution." + d.Name
+	dir := "distribution/" + d.Name
 	c.lambda(d.Function, block, "cumulus: serves distribution "+d.Name)
-	c.add("distribution/"+d.Name+"/bucket-map.json", KindBucketMap, block, distribution.BuildBucketMap(d))
+	c.add(dir+"/bucket-map.json", KindBucketMap, block, distribution.BuildBucketMap(d))
 	for _, b := range d.Buckets {
-		c.add("distribution/"+d.Name+"/cache-policy."+b.Bucket+".json", KindCachePolicy, block, distribution.BuildCachePolicy(c.g, d, b))
+		c.add(dir+"/cache-policy."+b.Bucket+".json", KindCachePolicy, block, distribution.BuildCachePolicy(c.g, d, b))
 	}
+	h := distribution.BuildHTTPAPI(c.g, d)
+	c.httpAPI(dir, block, h)
+	c.permission(dir, block, h.Permission)
+}
+
+// httpAPI writes the documents of an HTTP API under DIR/http-api/. Deploy
+// reads the documents of a folder as one API, and the permissions under
+// DIR/permissions/ as the ones whose {api-id} is that API's.
+func (c *compilation) httpAPI(dir, block string, h *httpapi.Documents) {
+	c.add(dir+"/http-api/api.json", KindHTTPAPI, block, h.API)
+	c.add(dir+"/http-api/integration.json", KindHTTPAPIIntegration, block, h.Integration)
+	for i, r := range h.Routes {
+		c.add(dir+"/http-api/route."+h.RouteFiles[i]+".json", KindHTTPAPIRoute, block, r)
+	}
+	c.add(dir+"/http-api/stage.json", KindHTTPAPIStage, block, h.Stage)
+}
+
+// permission writes an AddPermission input under DIR/permissions/.
+func (c *compilation) permission(dir, block string, p *httpapi.AddPermission) {
+	c.add(dir+"/permissions/"+p.FunctionName+"."+p.StatementID+".json", KindLambdaPermission, block, p)
 }
 
 // engine writes what the workflow engine needs on AWS: its store's tables,
@@ -160,14 +184,9 @@ func (c *compilation) engine() {
 		c.add("events/engine-recorder.rule.json", KindEventsRule, block, d.Rule)
 		c.add("events/engine-recorder.targets.json", KindEventsTargets, block, d.Targets)
 	}
-	c.add("engine/http-api/api.json", KindHTTPAPI, block, d.API)
-	c.add("engine/http-api/integration.json", KindHTTPAPIIntegration, block, d.Integration)
-	for i, r := range d.Routes {
-		c.add("engine/http-api/route."+d.RouteFiles[i]+".json", KindHTTPAPIRoute, block, r)
-	}
-	c.add("engine/http-api/stage.json", KindHTTPAPIStage, block, d.Stage)
+	c.httpAPI("engine", block, d.HTTPAPI)
 	for _, p := range d.Permissions {
-		c.add("engine/permissions/"+p.FunctionName+"."+p.StatementID+".json", KindLambdaPermission, block, p)
+		c.permission("engine", block, p)
 	}
 	for i, lg := range d.LogGroups {
 		c.add("engine/log-groups/"+c.g.EngineFunctions()[i].Name+".json", KindLogGroup, block, lg)

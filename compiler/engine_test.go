@@ -18,6 +18,7 @@ import (
 
 	"github.com/cumulus-toolchain/cumulus/compiler/awsmodel"
 	"github.com/cumulus-toolchain/cumulus/compiler/engine"
+	"github.com/cumulus-toolchain/cumulus/compiler/httpapi"
 )
 
 // engineOps are the engine's artifact kinds that the shared operations
@@ -98,6 +99,18 @@ func TestEngineArtifactsMatchAWSModels(t *testing.T) {
 				t.Errorf("%s: no %s artifact", name, k)
 			}
 		}
+		// Each distribution's HTTP API is among the documents checked.
+		for _, d := range res.Graph.Distributions {
+			n := 0
+			for _, a := range res.Artifacts {
+				if _, ok := engineOps[a.Kind]; ok && a.Block == "distribution."+d.Name {
+					n++
+				}
+			}
+			if n != 6 {
+				t.Errorf("%s: distribution %s has %d HTTP API and permission documents, want 6", name, d.Name, n)
+			}
+		}
 	}
 }
 
@@ -144,7 +157,8 @@ func TestEngineArtifactsThroughSDK(t *testing.T) {
 	}
 }
 
-// One document of each engine kind through the AWS CLI's own validation.
+// One document of each engine kind, and of each kind a distribution shares
+// with the engine, through the AWS CLI's own validation.
 func TestEngineArtifactsThroughAWSCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the AWS CLI takes about a second a document; skipped with -short")
@@ -157,10 +171,11 @@ func TestEngineArtifactsThroughAWSCLI(t *testing.T) {
 	seen := map[string]bool{}
 	for _, a := range res.Artifacts {
 		op, ok := engineOps[a.Kind]
-		if !ok || seen[a.Kind] {
+		owner, _, _ := strings.Cut(a.Path, "/")
+		if !ok || seen[owner+" "+a.Kind] {
 			continue
 		}
-		seen[a.Kind] = true
+		seen[owner+" "+a.Kind] = true
 		abs, _ := filepath.Abs(filepath.Join(dir, "out", filepath.FromSlash(a.Path)))
 		r, err := awsmodel.RunCLI(context.Background(), append(append([]string(nil), op.cli...), "--cli-input-json", "file://"+abs)...)
 		if errors.Is(err, awsmodel.ErrNoCLI) {
@@ -184,6 +199,11 @@ func TestEngineModelCheckBites(t *testing.T) {
 	route := string(find(t, res, "engine/http-api/route.api.json"))
 	perm := string(find(t, res, "engine/permissions/hs3-dev-engine-api.cumulus-apigateway.json"))
 	group := string(find(t, res, "engine/log-groups/recorder.json"))
+	dapi := string(find(t, res, "distribution/main/http-api/api.json"))
+	dinteg := string(find(t, res, "distribution/main/http-api/integration.json"))
+	droute := string(find(t, res, "distribution/main/http-api/route.proxy.json"))
+	dstage := string(find(t, res, "distribution/main/http-api/stage.json"))
+	dperm := string(find(t, res, "distribution/main/permissions/hs3-dev-dist-main.cumulus-apigateway.json"))
 	for _, tc := range []struct {
 		service, op, orig, doc, want string
 	}{
@@ -196,6 +216,13 @@ func TestEngineModelCheckBites(t *testing.T) {
 		{"apigatewayv2", "CreateRoute", route, strings.Replace(route, `"RouteKey"`, `"Route"`, 1), "Route"},
 		{"lambda", "AddPermission", perm, strings.Replace(perm, `"Principal": "apigateway.amazonaws.com",`, ``, 1), "Principal"},
 		{"logs", "CreateLogGroup", group, strings.Replace(group, `"/cumulus/hs3-dev/functions/recorder"`, `"/cumulus/hs3 dev"`, 1), "logGroupName"},
+		// A distribution's HTTP API.
+		{"apigatewayv2", "CreateApi", dapi, strings.Replace(dapi, `"ProtocolType": "HTTP"`, `"ProtocolType": "WEBSOCKETS"`, 1), "WEBSOCKETS"},
+		{"apigatewayv2", "CreateIntegration", dinteg, strings.Replace(dinteg, `"TimeoutInMillis": 29000`, `"TimeoutInMillis": 30001`, 1), "TimeoutInMillis"},
+		{"apigatewayv2", "CreateIntegration", dinteg, strings.Replace(dinteg, `"IntegrationType"`, `"Type"`, 1), "IntegrationType"},
+		{"apigatewayv2", "CreateRoute", droute, strings.Replace(droute, `"ApiId"`, `"Api"`, 1), "ApiId"},
+		{"apigatewayv2", "CreateStage", dstage, strings.Replace(dstage, `"AutoDeploy": true`, `"AutoDeploy": "yes"`, 1), "AutoDeploy"},
+		{"lambda", "AddPermission", dperm, strings.Replace(dperm, `"Action"`, `"Actions"`, 1), "Action"},
 	} {
 		if tc.doc == tc.orig {
 			t.Fatalf("mutation for %q did not apply: the artifact changed shape", tc.want)
@@ -208,6 +235,64 @@ func TestEngineModelCheckBites(t *testing.T) {
 		if !found {
 			t.Errorf("mutation %q was not refused; violations: %v", tc.want, vs)
 		}
+	}
+}
+
+// Each distribution has its own HTTP API in front of its function, of the
+// engine's shape: every method and path routed to the function, the
+// $default stage, and API Gateway's permission limited to that API.
+func TestDistributionHTTPAPI(t *testing.T) {
+	res := compileDir(t, filepath.Join("..", "examples", "hs3"))
+	var paths []string
+	for _, a := range res.Artifacts {
+		if strings.HasPrefix(a.Path, "distribution/main/http-api/") || strings.HasPrefix(a.Path, "distribution/main/permissions/") {
+			paths = append(paths, a.Path)
+			if a.Block != "distribution.main" {
+				t.Errorf("%s: block %s", a.Path, a.Block)
+			}
+		}
+	}
+	if want := []string{
+		"distribution/main/http-api/api.json", "distribution/main/http-api/integration.json",
+		"distribution/main/http-api/route.proxy.json", "distribution/main/http-api/route.root.json",
+		"distribution/main/http-api/stage.json", "distribution/main/permissions/hs3-dev-dist-main.cumulus-apigateway.json",
+	}; !slices.Equal(paths, want) {
+		t.Fatalf("artifacts %v, want %v", paths, want)
+	}
+	var api apigatewayv2.CreateApiInput
+	var integ apigatewayv2.CreateIntegrationInput
+	var root, proxy apigatewayv2.CreateRouteInput
+	var stage apigatewayv2.CreateStageInput
+	var perm lambda.AddPermissionInput
+	for path, v := range map[string]any{
+		"http-api/api.json": &api, "http-api/integration.json": &integ, "http-api/route.root.json": &root,
+		"http-api/route.proxy.json": &proxy, "http-api/stage.json": &stage, "permissions/hs3-dev-dist-main.cumulus-apigateway.json": &perm,
+	} {
+		if err := json.Unmarshal(find(t, res, "distribution/main/"+path), v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	if aws.ToString(api.Name) != "hs3-dev-dist-main" || api.ProtocolType != "HTTP" || api.Tags["cumulus:block"] != "distribution.main" {
+		t.Errorf("API %+v", api)
+	}
+	if aws.ToString(integ.IntegrationUri) != "arn:aws:lambda:us-west-2:123456789012:function:hs3-dev-dist-main" || integ.IntegrationType != "AWS_PROXY" ||
+		aws.ToString(integ.PayloadFormatVersion) != "2.0" || aws.ToInt32(integ.TimeoutInMillis) != 29000 || aws.ToString(integ.ApiId) != httpapi.APIID {
+		t.Errorf("integration %+v", integ)
+	}
+	for _, r := range []apigatewayv2.CreateRouteInput{root, proxy} {
+		if aws.ToString(r.Target) != "integrations/"+httpapi.IntegrationID {
+			t.Errorf("route %s targets %s", aws.ToString(r.RouteKey), aws.ToString(r.Target))
+		}
+	}
+	if aws.ToString(root.RouteKey) != "ANY /" || aws.ToString(proxy.RouteKey) != "ANY /{proxy+}" {
+		t.Errorf("routes %s, %s", aws.ToString(root.RouteKey), aws.ToString(proxy.RouteKey))
+	}
+	if aws.ToString(stage.StageName) != "$default" || !aws.ToBool(stage.AutoDeploy) {
+		t.Errorf("stage %+v", stage)
+	}
+	if aws.ToString(perm.Principal) != "apigateway.amazonaws.com" || aws.ToString(perm.FunctionName) != "hs3-dev-dist-main" ||
+		aws.ToString(perm.SourceArn) != "arn:aws:execute-api:us-west-2:123456789012:"+httpapi.APIID+"/*" {
+		t.Errorf("permission %+v", perm)
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package distribution owns the AWS artifacts of a distribution block
 // besides its Lambda function (which compiler/lambda writes like every
 // platform function): the bucket map, in the shape NASA's Thin Egress App
-// reads, and one CloudFront CreateCachePolicy input per served path.
+// reads, one CloudFront CreateCachePolicy input per served path, and the
+// API Gateway HTTP API that routes every request to the function (built by
+// compiler/httpapi, like the engine's).
 //
 // What the policy itself means at run time (who may fetch what, links and
 // their lifetimes) is runtime/distribution's; this package only says it in
@@ -11,8 +13,30 @@ package distribution
 import (
 	"strings"
 
+	"github.com/cumulus-toolchain/cumulus/compiler/ecs"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/compiler/httpapi"
 )
+
+// Routes of a distribution's HTTP API: every method and path goes to the
+// handler, which serves GET and HEAD of files, POST /token and /login, and
+// answers the rest itself. ANY /{proxy+} does not match the root, hence its
+// own route.
+var Routes = []httpapi.Route{{Key: "ANY /", File: "root"}, {Key: "ANY /{proxy+}", File: "proxy"}}
+
+// BuildHTTPAPI returns the documents of the HTTP API in front of d's
+// function, named as the function is (unique in the account, and telling
+// which distribution it serves).
+func BuildHTTPAPI(g *graph.Graph, d *graph.Distribution) *httpapi.Documents {
+	return httpapi.Build(g, httpapi.Spec{
+		Name:                   d.Function.ResourceName,
+		Description:            "cumulus: distribution " + d.Name + " of " + g.Prefix,
+		IntegrationDescription: "cumulus: the function of distribution " + d.Name,
+		Function:               d.Function,
+		Routes:                 Routes,
+		Tags:                   ecs.OwnTags(g, "distribution."+d.Name),
+	})
+}
 
 // BucketMap is a Thin Egress App bucket map, as JSON: MAP maps each URL
 // path (one level per path segment, so "hs3/public" nests) to the S3 bucket

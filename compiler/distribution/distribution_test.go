@@ -108,3 +108,25 @@ func TestCachePolicyTTLs(t *testing.T) {
 		t.Errorf("name %q", n)
 	}
 }
+
+// The HTTP API sends every method and path, the root included, to the
+// distribution's function, and is named as the function is.
+func TestHTTPAPI(t *testing.T) {
+	g, d := testGraph()
+	g.Region, g.AccountID = "us-west-2", "123456789012"
+	d.Function = &graph.Task{Name: "dist-main", ResourceName: "hs3-dev-dist-main"}
+	h := BuildHTTPAPI(g, d)
+	var keys []string
+	for _, r := range h.Routes {
+		keys = append(keys, r.RouteKey)
+	}
+	if h.API.Name != "hs3-dev-dist-main" || !reflect.DeepEqual(keys, []string{"ANY /", "ANY /{proxy+}"}) || !reflect.DeepEqual(h.RouteFiles, []string{"root", "proxy"}) {
+		t.Errorf("API %s, routes %v, files %v", h.API.Name, keys, h.RouteFiles)
+	}
+	if h.Integration.IntegrationUri != "arn:aws:lambda:us-west-2:123456789012:function:hs3-dev-dist-main" || h.API.Tags["cumulus:block"] != "distribution.main" {
+		t.Errorf("integration %+v, tags %v", h.Integration, h.API.Tags)
+	}
+	if p := h.Permission; p.FunctionName != "hs3-dev-dist-main" || p.SourceArn != "arn:aws:execute-api:us-west-2:123456789012:{api-id}/*" {
+		t.Errorf("permission %+v", p)
+	}
+}

@@ -8,11 +8,9 @@
 //     "Step Functions Execution Status Change" events of the configuration's
 //     per-granule state machines to the recorder function, and its target
 //     (PutTargets);
-//   - the HTTP API in front of the engine API function: CreateApi
-//     (ProtocolType HTTP), an AWS_PROXY integration with payload format 2.0
-//     (CreateIntegration), the routes GET /api/{proxy+} for the API and
-//     GET / and GET /{proxy+} for the dashboard (CreateRoute), and the
-//     $default stage with automatic deployment (CreateStage);
+//   - the HTTP API in front of the engine API function (compiler/httpapi
+//     builds its documents), with the routes GET /api/{proxy+} for the API
+//     and GET / and GET /{proxy+} for the dashboard;
 //   - the Lambda permissions (AddPermission) that let EventBridge invoke the
 //     recorder and API Gateway invoke the API function;
 //   - the two functions' log groups (CreateLogGroup);
@@ -20,11 +18,6 @@
 //     tables and nothing else; the API may read the tables and their
 //     indexes, the steps' log groups and the compiled graph. Neither needs
 //     Resource "*".
-//
-// API Gateway makes the ids of an API and of its integration when they are
-// created, and the integration, routes, stage and API Gateway's permission
-// need them: their documents carry [APIID] and [IntegrationID] where the
-// ids go, which deploy replaces.
 package engine
 
 import (
@@ -33,23 +26,14 @@ import (
 
 	"github.com/cumulus-toolchain/cumulus/compiler/ecs"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/compiler/httpapi"
 	"github.com/cumulus-toolchain/cumulus/compiler/iam"
 	"github.com/cumulus-toolchain/cumulus/runtime/dynamostore"
 )
 
-// Placeholders for the ids API Gateway assigns, replaced by deploy.
-const (
-	APIID         = "{api-id}"
-	IntegrationID = "{integration-id}"
-)
-
-// StageName is the HTTP API's one stage: $default serves at the root of
-// the API's URL, with no stage name in the path.
-const StageName = "$default"
-
-// Route keys of the HTTP API: the engine API, and the dashboard (its page
-// and its static files) from the same function.
-var RouteKeys = []string{"GET /api/{proxy+}", "GET /", "GET /{proxy+}"}
+// Routes of the HTTP API: the engine API, and the dashboard (its page and
+// its static files) from the same function.
+var Routes = []httpapi.Route{{Key: "GET /api/{proxy+}", File: "api"}, {Key: "GET /", File: "root"}, {Key: "GET /{proxy+}", File: "dashboard"}}
 
 // Policy names of the engine's roles (beside iam.PolicyLogs).
 const (
@@ -67,15 +51,13 @@ type Documents struct {
 	TableNames []string
 	// Rule and Targets are nil for a configuration without pipelines: no
 	// state machine, no event to record.
-	Rule        *Rule
-	Targets     *Targets
-	API         *CreateAPI
-	Integration *CreateIntegration
-	// Routes are in RouteKeys' order; RouteFiles names each one's file.
-	Routes      []*CreateRoute
-	RouteFiles  []string
-	Stage       *CreateStage
-	Permissions []*AddPermission
+	Rule    *Rule
+	Targets *Targets
+	// HTTPAPI is the API in front of the engine API function.
+	HTTPAPI *httpapi.Documents
+	// Permissions let EventBridge invoke the recorder (when there is a
+	// rule) and API Gateway the API function.
+	Permissions []*httpapi.AddPermission
 	LogGroups   []*CreateLogGroup
 	Roles       []*iam.Role
 }
@@ -102,62 +84,16 @@ type Target struct {
 	Arn string `json:"Arn"`
 }
 
-// CreateAPI is the apigatewayv2 CreateApi input.
-type CreateAPI struct {
-	Name         string            `json:"Name"`
-	ProtocolType string            `json:"ProtocolType"`
-	Description  string            `json:"Description"`
-	Tags         map[string]string `json:"Tags"`
-}
-
-// CreateIntegration is the CreateIntegration input.
-type CreateIntegration struct {
-	ApiId                string `json:"ApiId"`
-	Description          string `json:"Description"`
-	IntegrationType      string `json:"IntegrationType"`
-	IntegrationUri       string `json:"IntegrationUri"`
-	PayloadFormatVersion string `json:"PayloadFormatVersion"`
-	TimeoutInMillis      int    `json:"TimeoutInMillis"`
-}
-
-// CreateRoute is the CreateRoute input.
-type CreateRoute struct {
-	ApiId    string `json:"ApiId"`
-	RouteKey string `json:"RouteKey"`
-	Target   string `json:"Target"`
-}
-
-// CreateStage is the CreateStage input.
-type CreateStage struct {
-	ApiId       string            `json:"ApiId"`
-	StageName   string            `json:"StageName"`
-	AutoDeploy  bool              `json:"AutoDeploy"`
-	Description string            `json:"Description"`
-	Tags        map[string]string `json:"Tags"`
-}
-
-// AddPermission is the Lambda AddPermission input: who may invoke a
-// function.
-type AddPermission struct {
-	FunctionName  string `json:"FunctionName"`
-	StatementID   string `json:"StatementId"`
-	Action        string `json:"Action"`
-	Principal     string `json:"Principal"`
-	SourceArn     string `json:"SourceArn"`
-	SourceAccount string `json:"SourceAccount"`
-}
-
 // CreateLogGroup is the CloudWatch Logs CreateLogGroup input.
 type CreateLogGroup struct {
 	LogGroupName string            `json:"logGroupName"`
 	Tags         map[string]string `json:"tags"`
 }
 
-// Statement ids of the permissions, which deploy finds them by.
-const (
-	SidEvents     = "cumulus-events"
-	SidAPIGateway = "cumulus-apigateway"
-)
+// SidEvents is the statement id of EventBridge's permission to invoke the
+// recorder, which deploy finds it by (API Gateway's is
+// httpapi.SidAPIGateway).
+const SidEvents = "cumulus-events"
 
 // ExecutionStatusChange is the detail-type of the Step Functions events
 // the recorder records.
@@ -187,31 +123,21 @@ func Build(g *graph.Graph) (*Documents, error) {
 	} else if rule != nil {
 		d.Rule = rule
 		d.Targets = &Targets{Rule: rule.Name, Targets: []Target{{ID: "recorder", Arn: g.FunctionARN(e.Recorder.ResourceName)}}}
-		d.Permissions = append(d.Permissions, &AddPermission{
+		d.Permissions = append(d.Permissions, &httpapi.AddPermission{
 			FunctionName: e.Recorder.ResourceName, StatementID: SidEvents, Action: "lambda:InvokeFunction",
 			Principal: "events.amazonaws.com", SourceArn: g.RuleARN(rule.Name), SourceAccount: g.AccountID,
 		})
 	}
 
-	d.API = &CreateAPI{Name: e.HTTPAPI, ProtocolType: "HTTP", Description: "cumulus: the engine API and dashboard of " + g.Prefix, Tags: tags}
-	d.Integration = &CreateIntegration{
-		ApiId: APIID, Description: "cumulus: the engine API function", IntegrationType: "AWS_PROXY",
-		IntegrationUri: g.FunctionARN(e.API.ResourceName), PayloadFormatVersion: "2.0",
-		// API Gateway's ceiling for an HTTP API integration.
-		TimeoutInMillis: 29000,
-	}
-	for i, k := range RouteKeys {
-		d.Routes = append(d.Routes, &CreateRoute{ApiId: APIID, RouteKey: k, Target: "integrations/" + IntegrationID})
-		d.RouteFiles = append(d.RouteFiles, []string{"api", "root", "dashboard"}[i])
-	}
-	d.Stage = &CreateStage{ApiId: APIID, StageName: StageName, AutoDeploy: true, Description: "cumulus: every change of the routes is live at once", Tags: tags}
-	d.Permissions = append(d.Permissions, &AddPermission{
-		FunctionName: e.API.ResourceName, StatementID: SidAPIGateway, Action: "lambda:InvokeFunction",
-		Principal: "apigateway.amazonaws.com", SourceAccount: g.AccountID,
-		// This API only, any of its stages and routes (the routes are
-		// what limits the methods and paths).
-		SourceArn: "arn:aws:execute-api:" + g.Region + ":" + g.AccountID + ":" + APIID + "/*",
+	d.HTTPAPI = httpapi.Build(g, httpapi.Spec{
+		Name:                   e.HTTPAPI,
+		Description:            "cumulus: the engine API and dashboard of " + g.Prefix,
+		IntegrationDescription: "cumulus: the engine API function",
+		Function:               e.API,
+		Routes:                 Routes,
+		Tags:                   tags,
 	})
+	d.Permissions = append(d.Permissions, d.HTTPAPI.Permission)
 	for _, f := range g.EngineFunctions() {
 		d.LogGroups = append(d.LogGroups, &CreateLogGroup{LogGroupName: f.LogGroup, Tags: tags})
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cumulus-toolchain/cumulus/compiler/engine"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/compiler/httpapi"
 )
 
 func testGraph(pipelines ...string) *graph.Graph {
@@ -73,23 +74,28 @@ func TestHTTPAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.API.ProtocolType != "HTTP" || d.Integration.ApiId != engine.APIID || d.Integration.PayloadFormatVersion != "2.0" || d.Integration.IntegrationType != "AWS_PROXY" {
-		t.Errorf("API %+v, integration %+v", d.API, d.Integration)
+	h := d.HTTPAPI
+	if h.API.ProtocolType != "HTTP" || h.API.Name != "p-engine-api" || h.Integration.ApiId != httpapi.APIID || h.Integration.PayloadFormatVersion != "2.0" ||
+		h.Integration.IntegrationType != "AWS_PROXY" || h.Integration.IntegrationUri != "arn:aws:lambda:us-west-2:123456789012:function:p-engine-api" {
+		t.Errorf("API %+v, integration %+v", h.API, h.Integration)
 	}
 	var keys []string
-	for _, r := range d.Routes {
+	for _, r := range h.Routes {
 		keys = append(keys, r.RouteKey)
-		if r.Target != "integrations/"+engine.IntegrationID {
+		if r.Target != "integrations/"+httpapi.IntegrationID {
 			t.Errorf("route %s targets %s", r.RouteKey, r.Target)
 		}
 	}
 	if !slices.Equal(keys, []string{"GET /api/{proxy+}", "GET /", "GET /{proxy+}"}) {
 		t.Errorf("routes %v", keys)
 	}
-	if d.Stage.StageName != "$default" || !d.Stage.AutoDeploy {
-		t.Errorf("stage %+v", d.Stage)
+	if !slices.Equal(h.RouteFiles, []string{"api", "root", "dashboard"}) {
+		t.Errorf("route files %v", h.RouteFiles)
 	}
-	if p := d.Permissions[1]; !strings.Contains(p.SourceArn, ":"+engine.APIID+"/") || p.FunctionName != "p-engine-api" {
+	if h.Stage.StageName != "$default" || !h.Stage.AutoDeploy {
+		t.Errorf("stage %+v", h.Stage)
+	}
+	if p := d.Permissions[1]; p != h.Permission || !strings.Contains(p.SourceArn, ":"+httpapi.APIID+"/") || p.FunctionName != "p-engine-api" {
 		t.Errorf("API Gateway's permission %+v", p)
 	}
 	if len(d.Tables) != 3 || !slices.Equal(d.TableNames, []string{"p-granules", "p-runs", "p-counters"}) {

@@ -19,7 +19,10 @@ type Report struct {
 	Failed  *Action   `json:"failed,omitempty"`
 	Error   string    `json:"error,omitempty"`
 	NotDone []*Action `json:"not_done"`
-	err     error
+	// Endpoints are the URLs of the HTTP APIs, after an apply that
+	// succeeded.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	err       error
 }
 
 // Err is the failure, or nil.
@@ -59,6 +62,9 @@ func (d *Deployer) Apply(ctx context.Context, p *Plan) *Report {
 			continue
 		}
 		r.Done = append(r.Done, a)
+	}
+	if r.err == nil {
+		r.Endpoints = p.Endpoints()
 	}
 	return r
 }
@@ -132,6 +138,19 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "Apply failed: %v\n%d changes done, %d not done. Run deploy again: it plans from what exists and finishes the rest.\n", r.err, len(r.Done), len(r.NotDone)+btoi(r.Failed != nil))
 	} else {
 		fmt.Fprintf(&b, "Apply complete: %d changes done.\n", len(r.Done))
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	return WriteEndpoints(w, r.Endpoints)
+}
+
+// WriteEndpoints prints where each HTTP API serves, one line each:
+// "Engine API and dashboard: URL", "Distribution NAME: URL".
+func WriteEndpoints(w io.Writer, eps []Endpoint) error {
+	var b strings.Builder
+	for _, e := range eps {
+		fmt.Fprintf(&b, "%s: %s\n", e.Title, e.URL)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

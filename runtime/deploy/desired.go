@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/cumulus-toolchain/cumulus/compiler"
 	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/compiler/httpapi"
 	"github.com/cumulus-toolchain/cumulus/lang"
 	"github.com/cumulus-toolchain/cumulus/runtime/platform/layout"
 )
@@ -63,10 +65,11 @@ type Desired struct {
 	StateMachines []StateMachine
 	Rules         []Rule
 	Pipelines     []DataPipeline
-	// The engine's: its store's tables, its HTTP API, and who may invoke
-	// its functions (tables.go, httpapi.go).
+	// The engine's store's tables (tables.go); the HTTP APIs, the engine's
+	// and each distribution's, and who may invoke the functions behind
+	// them (httpapi.go).
 	Tables      []Table
-	HTTPAPI     *HTTPAPI
+	HTTPAPIs    []*HTTPAPI
 	Permissions []Permission
 	// Notes are things the plan says but does not do (a target not yet
 	// deployable, for instance).
@@ -136,12 +139,16 @@ type Table struct {
 	Input *dynamodb.CreateTableInput
 }
 
-// HTTPAPI is the engine's API Gateway HTTP API: the API, its one
-// integration, its routes and its stage. The inputs after the API's carry
-// compiler/engine's placeholders for the ids API Gateway assigns.
+// HTTPAPI is an API Gateway HTTP API in front of one function (the engine
+// API's, a distribution's): the API, its one integration, its routes and
+// its stage. The inputs after the API's carry compiler/httpapi's
+// placeholders for the ids API Gateway assigns.
 type HTTPAPI struct {
-	Name        string
-	Block       string
+	Name  string
+	Block string
+	// Title says what the API serves, for people: "Engine API and
+	// dashboard", "Distribution NAME".
+	Title       string
 	API         *apigatewayv2.CreateApiInput
 	Integration *apigatewayv2.CreateIntegrationInput
 	Routes      []*apigatewayv2.CreateRouteInput
@@ -149,10 +156,15 @@ type HTTPAPI struct {
 }
 
 // Permission lets a service invoke a function (a statement of its resource
-// policy); its SourceArn may hold the HTTP API's id placeholder.
+// policy); its SourceArn may hold the id placeholder of the HTTP API named
+// API.
 type Permission struct {
 	Function string
-	Input    *lambda.AddPermissionInput
+	Block    string
+	// API is the name of the HTTP API whose id fills the SourceArn's
+	// placeholder: the one compiled in the same folder.
+	API   string
+	Input *lambda.AddPermissionInput
 }
 
 // DataPipeline is one AWS Data Pipeline and its definition.
@@ -401,7 +413,25 @@ func (d *Desired) engine(res *compiler.Result, tags map[string]string, stage str
 		}
 		return nil
 	}
-	api := &HTTPAPI{}
+	// An HTTP API's documents are in one folder, DIR/http-api/, and the
+	// permissions naming it in DIR/permissions/.
+	apis := map[string]*HTTPAPI{}
+	var dirs []string
+	apiOf := func(a compiler.Artifact) *HTTPAPI {
+		dir := path.Dir(path.Dir(a.Path))
+		h, ok := apis[dir]
+		if !ok {
+			h = &HTTPAPI{}
+			apis[dir] = h
+			dirs = append(dirs, dir)
+		}
+		return h
+	}
+	type permission struct {
+		dir string
+		p   Permission
+	}
+	var perms []permission
 	for _, a := range res.Artifacts {
 		var err error
 		switch a.Kind {
@@ -418,15 +448,19 @@ func (d *Desired) engine(res *compiler.Result, tags map[string]string, stage str
 			if stage != "" && in.Tags != nil {
 				in.Tags[TagStage] = stage
 			}
-			api.Name, api.Block, api.API = aws.ToString(in.Name), a.Block, &in
+			api := apiOf(a)
+			api.Name, api.Block, api.Title, api.API = aws.ToString(in.Name), a.Block, apiTitle(a.Block), &in
 		case compiler.KindHTTPAPIIntegration:
+			api := apiOf(a)
 			api.Integration = &apigatewayv2.CreateIntegrationInput{}
 			err = decode(a, api.Integration)
 		case compiler.KindHTTPAPIRoute:
 			var in apigatewayv2.CreateRouteInput
 			err = decode(a, &in)
+			api := apiOf(a)
 			api.Routes = append(api.Routes, &in)
 		case compiler.KindHTTPAPIStage:
+			api := apiOf(a)
 			api.Stage = &apigatewayv2.CreateStageInput{}
 			err = decode(a, api.Stage)
 			if stage != "" && api.Stage.Tags != nil {
@@ -435,7 +469,7 @@ func (d *Desired) engine(res *compiler.Result, tags map[string]string, stage str
 		case compiler.KindLambdaPermission:
 			var in lambda.AddPermissionInput
 			err = decode(a, &in)
-			d.Permissions = append(d.Permissions, Permission{Function: aws.ToString(in.FunctionName), Input: &in})
+			perms = append(perms, permission{dir: path.Dir(path.Dir(a.Path)), p: Permission{Function: aws.ToString(in.FunctionName), Block: a.Block, Input: &in}})
 		case compiler.KindLogGroup:
 			var in struct {
 				LogGroupName string `json:"logGroupName"`
@@ -454,13 +488,44 @@ func (d *Desired) engine(res *compiler.Result, tags map[string]string, stage str
 		}
 	}
 	sort.Slice(d.LogGroups, func(i, j int) bool { return d.LogGroups[i].Name < d.LogGroups[j].Name })
-	if api.API != nil {
+	for _, dir := range dirs {
+		api := apis[dir]
+		if api.API == nil {
+			return fmt.Errorf("the HTTP API documents in %s/http-api come without the API's", dir)
+		}
 		if api.Integration == nil || api.Stage == nil || len(api.Routes) == 0 {
 			return fmt.Errorf("the HTTP API %s comes without its integration, routes or stage", api.Name)
 		}
-		d.HTTPAPI = api
+		for _, o := range d.HTTPAPIs {
+			if o.Name == api.Name {
+				return fmt.Errorf("two HTTP APIs are named %s (%s and %s)", api.Name, o.Block, api.Block)
+			}
+		}
+		d.HTTPAPIs = append(d.HTTPAPIs, api)
+	}
+	// The engine's first, then the distributions' by name.
+	sort.SliceStable(d.HTTPAPIs, func(i, j int) bool {
+		return d.HTTPAPIs[i].Block == "platform" && d.HTTPAPIs[j].Block != "platform"
+	})
+	for _, pm := range perms {
+		if strings.Contains(aws.ToString(pm.p.Input.SourceArn), httpapi.APIID) {
+			api, ok := apis[pm.dir]
+			if !ok || api.API == nil {
+				return fmt.Errorf("the permission of %s names an HTTP API, but %s/http-api has none", pm.p.Function, pm.dir)
+			}
+			pm.p.API = api.Name
+		}
+		d.Permissions = append(d.Permissions, pm.p)
 	}
 	return nil
+}
+
+// apiTitle says what the HTTP API of block serves.
+func apiTitle(block string) string {
+	if name, ok := strings.CutPrefix(block, "distribution."); ok {
+		return "Distribution " + name
+	}
+	return "Engine API and dashboard"
 }
 
 // missingRoles notes the roles the artifacts name but do not define: deploy

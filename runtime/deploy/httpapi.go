@@ -11,17 +11,18 @@ import (
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/cumulus-toolchain/cumulus/compiler/engine"
+	"github.com/cumulus-toolchain/cumulus/compiler/httpapi"
 )
 
-// The engine's HTTP API. API Gateway names an API by an id it makes, and
-// lets several APIs share a name, so the API is found by its name and the
+// The HTTP APIs: the engine's, and one per distribution, each planned and
+// applied on its own. API Gateway names an API by an id it makes, and lets
+// several APIs share a name, so an API is found by its name and the
 // cumulus:config tag; one of that name that another owner tagged is a
-// conflict. Its integration is the one whose URI is the engine API
-// function, its routes are found by route key, its stage by name. The plan
-// lists what differs; apply reads the API again and makes each part as
-// wanted, so a run that stopped between the API and its routes is
-// finished by the next one.
+// conflict. Its integration is the one whose URI is the wanted function,
+// its routes are found by route key, its stage by name. The plan lists
+// what differs; apply reads the API again and makes each part as wanted,
+// so a run that stopped between the API and its routes is finished by the
+// next one.
 
 // apiState is what exists of the HTTP API.
 type apiState struct {
@@ -42,9 +43,37 @@ func (p *planner) apiARN(id string) string {
 	return "arn:aws:apigateway:" + p.want.Region + "::/apis/" + id
 }
 
-// findAPI returns the owned API of the wanted name, or else one of that
-// name owned by someone else.
-func (p *planner) findAPI(ctx context.Context) (owned, foreign *agtypes.Api, err error) {
+// Endpoint is where an HTTP API serves: the invoke URL of its $default
+// stage.
+type Endpoint struct {
+	Name  string `json:"name"`
+	Block string `json:"block"`
+	// Title says what the API serves ("Engine API and dashboard",
+	// "Distribution NAME").
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+// apiRef is what the planner knows of a wanted HTTP API: its id and
+// endpoint, once it exists.
+type apiRef struct {
+	Endpoint
+	id string
+}
+
+// found records that the API of ep exists, with that id and endpoint.
+func (p *planner) found(ep *apiRef, id, endpoint string) {
+	ep.id = id
+	if endpoint == "" {
+		// The form API Gateway gives every HTTP API.
+		endpoint = "https://" + id + ".execute-api." + p.want.Region + ".amazonaws.com"
+	}
+	ep.URL = strings.TrimSuffix(endpoint, "/") + "/"
+}
+
+// findAPI returns the owned API named as h, or else one of that name owned
+// by someone else.
+func (p *planner) findAPI(ctx context.Context, h *HTTPAPI) (owned, foreign *agtypes.Api, err error) {
 	in := &apigatewayv2.GetApisInput{}
 	for {
 		out, err := p.c.APIGateway.GetApis(ctx, in)
@@ -53,7 +82,7 @@ func (p *planner) findAPI(ctx context.Context) (owned, foreign *agtypes.Api, err
 		}
 		for i := range out.Items {
 			a := &out.Items[i]
-			if aws.ToString(a.Name) != p.want.HTTPAPI.Name {
+			if aws.ToString(a.Name) != h.Name {
 				continue
 			}
 			if p.owned(a.Tags) {
@@ -71,9 +100,8 @@ func (p *planner) findAPI(ctx context.Context) (owned, foreign *agtypes.Api, err
 	}
 }
 
-// readAPI reads the integration, routes and stage of the API.
-func (p *planner) readAPI(ctx context.Context, api *agtypes.Api) (*apiState, error) {
-	h := p.want.HTTPAPI
+// readAPI reads the integration, routes and stage of the API wanted as h.
+func (p *planner) readAPI(ctx context.Context, h *HTTPAPI, api *agtypes.Api) (*apiState, error) {
 	id := api.ApiId
 	st := &apiState{api: api, routes: map[string]agtypes.Route{}}
 	in := &apigatewayv2.GetIntegrationsInput{ApiId: id}
@@ -125,10 +153,10 @@ func (p *planner) readAPI(ctx context.Context, api *agtypes.Api) (*apiState, err
 	return st, nil
 }
 
-// apiFixes lists what differs between the wanted API and st, in the order
-// it must be done (the integration before the routes that target it).
-func (p *planner) apiFixes(st *apiState) []apiFix {
-	h := p.want.HTTPAPI
+// apiFixes lists what differs between the wanted API h and st, in the
+// order it must be done (the integration before the routes that target
+// it).
+func (p *planner) apiFixes(h *HTTPAPI, st *apiState) []apiFix {
 	var fixes []apiFix
 	if d := aws.ToString(h.API.Description); d != aws.ToString(st.api.Description) {
 		fixes = append(fixes, apiFix{reason: fmt.Sprintf("description %q -> %q", aws.ToString(st.api.Description), d), do: func(ctx context.Context, id string, _ *apiState) error {
@@ -167,7 +195,7 @@ func (p *planner) apiFixes(st *apiState) []apiFix {
 		}})
 	}
 	target := func(st *apiState) string {
-		return strings.ReplaceAll(aws.ToString(h.Routes[0].Target), engine.IntegrationID, aws.ToString(st.integration.IntegrationId))
+		return strings.ReplaceAll(aws.ToString(h.Routes[0].Target), httpapi.IntegrationID, aws.ToString(st.integration.IntegrationId))
 	}
 	wanted := map[string]bool{}
 	for _, r := range h.Routes {
@@ -215,12 +243,19 @@ func (p *planner) apiFixes(st *apiState) []apiFix {
 	return fixes
 }
 
-func (p *planner) httpAPI(ctx context.Context) error {
-	h := p.want.HTTPAPI
-	if h == nil {
-		return nil
+// httpAPIs plans each HTTP API.
+func (p *planner) httpAPIs(ctx context.Context) error {
+	for _, h := range p.want.HTTPAPIs {
+		if err := p.httpAPI(ctx, h); err != nil {
+			return err
+		}
 	}
-	owned, foreign, err := p.findAPI(ctx)
+	return nil
+}
+
+func (p *planner) httpAPI(ctx context.Context, h *HTTPAPI) error {
+	ep := p.apis[h.Name]
+	owned, foreign, err := p.findAPI(ctx, h)
 	if err != nil {
 		return fmt.Errorf("HTTP API %s: %w", h.Name, err)
 	}
@@ -228,18 +263,19 @@ func (p *planner) httpAPI(ctx context.Context) error {
 		p.conflict(KindHTTPAPI, h.Name, h.Block, foreign.Tags)
 		return nil
 	}
+	converge := func(ctx context.Context) error { return p.convergeAPI(ctx, h) }
 	if owned == nil {
 		p.add(&Action{Op: OpCreate, Kind: KindHTTPAPI, Name: h.Name, Block: h.Block,
 			Reasons: []string{fmt.Sprintf("with its integration, %d routes and stage %s", len(h.Routes), aws.ToString(h.Stage.StageName))},
-			run:     p.convergeAPI})
+			run:     converge})
 		return nil
 	}
-	p.apiID = aws.ToString(owned.ApiId)
-	st, err := p.readAPI(ctx, owned)
+	p.found(ep, aws.ToString(owned.ApiId), aws.ToString(owned.ApiEndpoint))
+	st, err := p.readAPI(ctx, h, owned)
 	if err != nil {
 		return fmt.Errorf("HTTP API %s: %w", h.Name, err)
 	}
-	fixes := p.apiFixes(st)
+	fixes := p.apiFixes(h, st)
 	if len(fixes) == 0 {
 		p.add(&Action{Op: OpUnchanged, Kind: KindHTTPAPI, Name: h.Name, Block: h.Block})
 		return nil
@@ -248,15 +284,15 @@ func (p *planner) httpAPI(ctx context.Context) error {
 	for _, f := range fixes {
 		reasons = append(reasons, f.reason)
 	}
-	p.add(&Action{Op: OpUpdate, Kind: KindHTTPAPI, Name: h.Name, Block: h.Block, Reasons: reasons, run: p.convergeAPI})
+	p.add(&Action{Op: OpUpdate, Kind: KindHTTPAPI, Name: h.Name, Block: h.Block, Reasons: reasons, run: converge})
 	return nil
 }
 
-// convergeAPI makes the HTTP API as wanted from what exists when it runs:
-// it creates the API if there is none yet, then fixes each difference.
-func (p *planner) convergeAPI(ctx context.Context) error {
-	h := p.want.HTTPAPI
-	owned, foreign, err := p.findAPI(ctx)
+// convergeAPI makes the HTTP API h as wanted from what exists when it
+// runs: it creates the API if there is none yet, then fixes each
+// difference.
+func (p *planner) convergeAPI(ctx context.Context, h *HTTPAPI) error {
+	owned, foreign, err := p.findAPI(ctx, h)
 	if err != nil {
 		return err
 	}
@@ -268,15 +304,15 @@ func (p *planner) convergeAPI(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		owned = &agtypes.Api{ApiId: out.ApiId, Name: out.Name, Description: out.Description, Tags: out.Tags, ProtocolType: out.ProtocolType}
+		owned = &agtypes.Api{ApiId: out.ApiId, ApiEndpoint: out.ApiEndpoint, Name: out.Name, Description: out.Description, Tags: out.Tags, ProtocolType: out.ProtocolType}
 	}
 	id := aws.ToString(owned.ApiId)
-	p.apiID = id
-	st, err := p.readAPI(ctx, owned)
+	p.found(p.apis[h.Name], id, aws.ToString(owned.ApiEndpoint))
+	st, err := p.readAPI(ctx, h, owned)
 	if err != nil {
 		return err
 	}
-	for _, f := range p.apiFixes(st) {
+	for _, f := range p.apiFixes(h, st) {
 		if err := f.do(ctx, id, st); err != nil {
 			return fmt.Errorf("%s: %w", f.reason, err)
 		}
@@ -285,8 +321,9 @@ func (p *planner) convergeAPI(ctx context.Context) error {
 }
 
 // permissions: the statements of the functions' resource policies that let
-// EventBridge invoke the recorder and API Gateway the API function, found
-// by statement id and compared by principal and source ARN.
+// EventBridge invoke the recorder and API Gateway the functions behind the
+// HTTP APIs (each from its own API only), found by statement id and
+// compared by principal and source ARN.
 func (p *planner) permissions(ctx context.Context) error {
 	for _, perm := range p.want.Permissions {
 		perm := perm
@@ -294,11 +331,12 @@ func (p *planner) permissions(ctx context.Context) error {
 		name := perm.Function + "/" + sid
 		source := func() (string, error) {
 			arn := aws.ToString(perm.Input.SourceArn)
-			if strings.Contains(arn, engine.APIID) {
-				if p.apiID == "" {
-					return "", fmt.Errorf("the HTTP API %s does not exist, so its id is unknown", p.want.HTTPAPI.Name)
+			if strings.Contains(arn, httpapi.APIID) {
+				ep := p.apis[perm.API]
+				if ep == nil || ep.id == "" {
+					return "", fmt.Errorf("the HTTP API %s does not exist, so its id is unknown", perm.API)
 				}
-				arn = strings.ReplaceAll(arn, engine.APIID, p.apiID)
+				arn = strings.ReplaceAll(arn, httpapi.APIID, ep.id)
 			}
 			return arn, nil
 		}
@@ -320,15 +358,15 @@ func (p *planner) permissions(ctx context.Context) error {
 			return err
 		}
 		if cur == nil {
-			p.add(&Action{Op: OpCreate, Kind: KindPermission, Name: name, Block: "platform", Reasons: []string{reason}, run: add})
+			p.add(&Action{Op: OpCreate, Kind: KindPermission, Name: name, Block: perm.Block, Reasons: []string{reason}, run: add})
 			continue
 		}
 		want, werr := source()
 		if werr == nil && cur.Principal.Service == aws.ToString(perm.Input.Principal) && cur.Condition.ArnLike["AWS:SourceArn"] == want {
-			p.add(&Action{Op: OpUnchanged, Kind: KindPermission, Name: name, Block: "platform"})
+			p.add(&Action{Op: OpUnchanged, Kind: KindPermission, Name: name, Block: perm.Block})
 			continue
 		}
-		p.add(&Action{Op: OpUpdate, Kind: KindPermission, Name: name, Block: "platform",
+		p.add(&Action{Op: OpUpdate, Kind: KindPermission, Name: name, Block: perm.Block,
 			Reasons: []string{fmt.Sprintf("source %s -> %s", cur.Condition.ArnLike["AWS:SourceArn"], orUnknown(want, werr))},
 			run: func(ctx context.Context) error {
 				_, err := p.c.Lambda.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(perm.Function), StatementId: aws.String(sid)})

@@ -62,6 +62,23 @@ type Plan struct {
 	Region  string    `json:"region"`
 	Actions []*Action `json:"actions"`
 	Notes   []string  `json:"notes,omitempty"`
+
+	// endpoints are the HTTP APIs' URLs, in the order of Desired.HTTPAPIs:
+	// known for those the plan found, and set by apply for those it
+	// creates.
+	endpoints []*apiRef
+}
+
+// Endpoints returns the URL of each HTTP API known to exist: found by the
+// plan, or created by applying it.
+func (p *Plan) Endpoints() []Endpoint {
+	var out []Endpoint
+	for _, e := range p.endpoints {
+		if e.URL != "" {
+			out = append(out, e.Endpoint)
+		}
+	}
+	return out
 }
 
 // Count returns how many actions have op.
@@ -116,9 +133,9 @@ type planner struct {
 	// kinds (a permission on a function that is about to be created).
 	pipelineIDs map[string]string
 	sfnARNs     map[string]string
-	// apiID is the engine's HTTP API's id: found by the plan, or set when
-	// apply creates the API, for the permission that names it.
-	apiID string
+	// apis are the HTTP APIs by name, with their ids: found by the plan,
+	// or set when apply creates an API, for the permission that names it.
+	apis map[string]*apiRef
 }
 
 // Plan reads the account's current state and diffs it against want.
@@ -132,8 +149,13 @@ func (d *Deployer) Plan(ctx context.Context, want *Desired, opts PlanOptions) (*
 			return nil, fmt.Errorf("-activate %s: no Data Pipeline of that name is deployed by this configuration", name)
 		}
 	}
-	p := &planner{Deployer: d, want: want, opts: opts, pipelineIDs: map[string]string{},
+	p := &planner{Deployer: d, want: want, opts: opts, pipelineIDs: map[string]string{}, apis: map[string]*apiRef{},
 		plan: &Plan{Prefix: want.Prefix, Stage: want.Stage, Account: want.Account, Region: want.Region, Actions: []*Action{}, Notes: want.Notes}}
+	for _, h := range want.HTTPAPIs {
+		ep := &apiRef{Endpoint: Endpoint{Name: h.Name, Block: h.Block, Title: h.Title}}
+		p.apis[h.Name] = ep
+		p.plan.endpoints = append(p.plan.endpoints, ep)
+	}
 	steps := []struct {
 		what string
 		f    func(context.Context) error
@@ -151,7 +173,7 @@ func (d *Deployer) Plan(ctx context.Context, want *Desired, opts PlanOptions) (*
 		{"bucket notifications", p.triggers},
 		{"Step Functions state machines", p.stateMachines},
 		{"EventBridge rules", p.rules},
-		{"the HTTP API", p.httpAPI},
+		{"the HTTP APIs", p.httpAPIs},
 		{"Lambda permissions", p.permissions},
 		{"Data Pipelines", p.pipelines},
 	}

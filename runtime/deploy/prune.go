@@ -172,7 +172,8 @@ func (p *planner) prune(ctx context.Context) error {
 }
 
 // pruneAPIs deletes the HTTP APIs of this configuration (by name prefix
-// and tag) that it no longer has; a function's permission to be invoked by
+// and tag) that it no longer has, keeping every wanted one (the engine's
+// and each distribution's); a function's permission to be invoked by
 // one goes with the function or is replaced by the next plan.
 func (p *planner) pruneAPIs(ctx context.Context, del func(string, string, func(context.Context) error)) error {
 	in := &apigatewayv2.GetApisInput{}
@@ -183,7 +184,7 @@ func (p *planner) pruneAPIs(ctx context.Context, del func(string, string, func(c
 		}
 		for _, a := range out.Items {
 			name, id := aws.ToString(a.Name), a.ApiId
-			if !strings.HasPrefix(name, p.want.Prefix+"-") || !p.owned(a.Tags) || (p.want.HTTPAPI != nil && name == p.want.HTTPAPI.Name) {
+			if !strings.HasPrefix(name, p.want.Prefix+"-") || !p.owned(a.Tags) || p.apis[name] != nil {
 				continue
 			}
 			del(KindHTTPAPI, name, func(ctx context.Context) error {

@@ -25,7 +25,9 @@ cluster and task definitions, Lambda functions, EventBridge schedules, Data
 Pipelines) whether it is created (+), updated (~), unchanged (=), deleted
 (-, with -prune) or in conflict (!, exists but not owned). Then, after a
 confirmation, it applies the plan in dependency order. A second run changes
-nothing; a run that failed midway is finished by the next one.
+nothing; a run that failed midway is finished by the next one. After a run
+that succeeded, it prints the URL of each HTTP API: the engine API and
+dashboard's, and each distribution's.
 
 Everything deploy creates is tagged cumulus:config (the deployment prefix)
 and cumulus:stage; it never changes what does not carry its tag.
@@ -161,6 +163,9 @@ func runDeploy(e *env, args []string) int {
 	}
 	if !plan.HasChanges() {
 		fmt.Fprintln(e.stderr, "No changes: the account matches the configuration.")
+		if err := deploy.WriteEndpoints(e.stdout, plan.Endpoints()); err != nil {
+			return fail("writing the endpoints: %v", err)
+		}
 		return exitOK
 	}
 	if !*autoApprove {
