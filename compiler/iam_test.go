@@ -251,6 +251,15 @@ func checkIAM(errorf func(string, ...any), res *Result) {
 		if got := granted(roles[t.TaskRole], "lambda:"); fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(wantInvoke)) {
 			errorf("task %s: role %s may %q, want %q", t.Name, t.TaskRole, sortedSet(got), sortedSet(wantInvoke))
 		}
+		// Only the metadata step looks up the distribution's API, and only
+		// when there is a distribution and a private bucket.
+		wantAPI := map[string]bool{}
+		if t.Name == "stdlib-cmr_metadata" && len(g.Distributions) > 0 && g.ArtifactBucket != "" {
+			wantAPI["arn:aws:apigateway:"+g.Region+"::/apis apigateway:GET"] = true
+		}
+		if got := granted(roles[t.TaskRole], "apigateway:"); fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(wantAPI)) {
+			errorf("task %s: role %s may %q, want %q", t.Name, t.TaskRole, sortedSet(got), sortedSet(wantAPI))
+		}
 		if fmt.Sprint(sortedSet(got)) != fmt.Sprint(sortedSet(w)) {
 			errorf("task %s: role %s grants\n %q\nbut its steps use exactly\n %q", t.Name, t.TaskRole, sortedSet(got), sortedSet(w))
 		}

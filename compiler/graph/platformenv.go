@@ -8,6 +8,12 @@ const GraphEnv = "CUMULUS_GRAPH"
 // the steps the engine's recorder function (runtime/platform.EnvRecorder).
 const RecorderEnv = "CUMULUS_RECORDER"
 
+// DistributionAPIEnv names the environment variable that tells the step
+// writing metadata records the HTTP API of the configuration's first
+// distribution, whose URL the records link files through on AWS
+// (runtime/platform.EnvDistributionAPI).
+const DistributionAPIEnv = "CUMULUS_DISTRIBUTION_API"
+
 // GraphKey is where deploy puts graph.json in the private bucket.
 const GraphKey = "cumulus/graph.json"
 
@@ -45,6 +51,15 @@ func (b *builder) graphEnv() {
 	}
 	for _, t := range b.g.Functions {
 		add(t)
+	}
+	// Metadata records link files through the first distribution, as the
+	// simulator's do; its HTTP API is named after its function.
+	if len(b.g.Distributions) > 0 && b.g.Distributions[0].Function != nil {
+		for _, t := range b.g.Tasks {
+			if t.Platform && t.Name == "stdlib-cmr_metadata" {
+				t.Environment = append(t.Environment, Binding{Name: DistributionAPIEnv, Value: staticString(b.g.Distributions[0].Function.ResourceName)})
+			}
+		}
 	}
 	// The trigger and the steps report what they do to the recorder.
 	if e := b.g.Engine; e != nil && e.Recorder != nil {

@@ -75,6 +75,11 @@ func (b *builder) runState(r *Role, t *graph.Task) {
 		// tell a missing result from one it may not read.
 		stmts = append(stmts, listStatements("ListStepResults", map[string]map[string]bool{"arn:aws:s3:::" + g.ArtifactBucket: set(prefixes)})...)
 	}
+	if envOf(t, graph.DistributionAPIEnv) != "" {
+		// The metadata step finds the distribution's URL by its HTTP API's
+		// name: GetApis, which API Gateway authorizes on /apis only.
+		stmts = append(stmts, &Statement{Sid: "FindDistribution", Effect: "Allow", Action: []string{"apigateway:GET"}, Resource: []string{"arn:aws:apigateway:" + g.Region + "::/apis"}})
+	}
 	if f := recorderOf(g, t); f != "" {
 		// What the trigger and the steps did, for the engine's record.
 		stmts = append(stmts, &Statement{Sid: "ReportToEngine", Effect: "Allow", Action: []string{"lambda:InvokeFunction"}, Resource: []string{g.FunctionARN(f)}})
@@ -83,9 +88,13 @@ func (b *builder) runState(r *Role, t *graph.Task) {
 }
 
 // recorderOf is the recorder function t reports to, "" when none.
-func recorderOf(g *graph.Graph, t *graph.Task) string {
+func recorderOf(g *graph.Graph, t *graph.Task) string { return envOf(t, graph.RecorderEnv) }
+
+// envOf is the static value of t's environment variable name, "" when
+// it has none.
+func envOf(t *graph.Task, name string) string {
 	for _, e := range t.Environment {
-		if e.Name == graph.RecorderEnv {
+		if e.Name == name {
 			return e.Value.StaticString()
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -41,6 +42,7 @@ type Clients struct {
 	DynamoDB *dynamodb.Client
 	Logs     *cloudwatchlogs.Client
 	Lambda   *lambda.Client
+	APIs     *apigatewayv2.Client
 }
 
 // NewClients makes the clients from an SDK configuration.
@@ -48,7 +50,8 @@ func NewClients(cfg aws.Config) Clients {
 	// An endpoint other than AWS's (a test's, or an S3-compatible store)
 	// is reached path-style, as the simulator's clients do.
 	return Clients{S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = o.BaseEndpoint != nil }), SFN: sfn.NewFromConfig(cfg), DP: datapipeline.NewFromConfig(cfg),
-		DynamoDB: dynamodb.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg)}
+		DynamoDB: dynamodb.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg),
+		APIs: apigatewayv2.NewFromConfig(cfg)}
 }
 
 // Handler returns the Lambda handler the environment asks for: the
@@ -94,7 +97,7 @@ func Handler(ctx context.Context, c Clients, getenv func(string) string, log *sl
 		}
 		return lambdafn.HTTP(h, log), nil
 	case fn == "" && step != "":
-		s := &Steps{Graphs: graphs, S3: c.S3, Only: step, Logger: log, Getenv: getenv, Reports: reports}
+		s := &Steps{Graphs: graphs, S3: c.S3, Only: step, Logger: log, Getenv: getenv, Reports: reports, APIs: c.APIs}
 		return s.Handle, nil
 	case fn == "":
 		return nil, fmt.Errorf("neither %s nor %s is set: this is not one of the functions cumulus deploys", EnvFunction, EnvStep)

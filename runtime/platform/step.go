@@ -57,6 +57,10 @@ type Steps struct {
 	// Reports tells the engine's recorder of each attempt (nil: no
 	// engine).
 	Reports *Reports
+	// APIs finds the distribution's URL for metadata records (nil: the
+	// records link s3:// unless CUMULUS_DISTRIBUTION_URL is set).
+	APIs APIs
+	dist distributionURL
 }
 
 // Handle is the Lambda entry point of a standard step.
@@ -109,8 +113,10 @@ func (s *Steps) Run(ctx context.Context, inv Invocation) (StepOutcome, error) {
 	}
 	log := s.logger().With("pipeline", p.Name, "step", st.Name, "granule", in.ID, "run", inv.Run, "attempt", inv.Retry+1)
 	benv := builtin.Env{S3: s.S3, Graph: g, Clock: s.Clock, Logger: log, StagingBucket: g.ArtifactBucket, Getenv: s.Getenv}
-	if s.Getenv != nil {
-		benv.DistributionURL = s.Getenv("CUMULUS_DISTRIBUTION_URL")
+	if u, err := s.dist.get(ctx, s.APIs, s.Getenv); err != nil {
+		log.Warn("metadata links files by s3:// URLs", "err", err)
+	} else {
+		benv.DistributionURL = u
 	}
 	attempt := inv.Retry + 1
 	s.Reports.StepStarted(ctx, inv.Run, p.Name, in.ID, st.Name, attempt, s.logStream())
