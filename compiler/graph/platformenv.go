@@ -14,6 +14,10 @@ const RecorderEnv = "CUMULUS_RECORDER"
 // (runtime/platform.EnvDistributionAPI).
 const DistributionAPIEnv = "CUMULUS_DISTRIBUTION_API"
 
+// SecretsKey is where deploy keeps a distribution's signing key and users
+// in the private bucket (runtime/platform/layout.Secrets).
+const SecretsKey = "cumulus/secrets/distribution.json"
+
 // GraphKey is where deploy puts graph.json in the private bucket.
 const GraphKey = "cumulus/graph.json"
 

@@ -109,12 +109,8 @@ func set(s []string) map[string]bool {
 	return out
 }
 
-// SecretsKey is where deploy keeps a distribution's signing key and users
-// (runtime/platform/layout.SecretsKey).
-const SecretsKey = "cumulus/secrets/distribution.json"
-
 // SecretsStatement lets a function read the distribution's secrets: the
 // functions that serve a distribution, and the engine API behind one.
 func SecretsStatement(g *graph.Graph) *Statement {
-	return &Statement{Sid: "ReadSecrets", Effect: "Allow", Action: []string{S3Get}, Resource: []string{"arn:aws:s3:::" + g.ArtifactBucket + "/" + SecretsKey}}
+	return &Statement{Sid: "ReadSecrets", Effect: "Allow", Action: []string{S3Get}, Resource: []string{"arn:aws:s3:::" + g.ArtifactBucket + "/" + graph.SecretsKey}}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+
+	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 )
 
 // Environment variables that say where the distribution is, for the
@@ -18,7 +20,7 @@ const (
 	EnvDistributionURL = "CUMULUS_DISTRIBUTION_URL"
 	// EnvDistributionAPI names the distribution's HTTP API, whose
 	// endpoint is the base URL otherwise.
-	EnvDistributionAPI = "CUMULUS_DISTRIBUTION_API"
+	EnvDistributionAPI = graph.DistributionAPIEnv
 )
 
 // APIs is what finding the distribution's URL needs of API Gateway.

@@ -29,7 +29,10 @@
 // after it read through it to its own input.
 package platform
 
-import "github.com/cumulus-toolchain/cumulus/runtime/platform/layout"
+import (
+	"github.com/cumulus-toolchain/cumulus/compiler/graph"
+	"github.com/cumulus-toolchain/cumulus/runtime/platform/layout"
+)
 
 // Environment variables the compiler gives the platform's functions and
 // tasks.
@@ -38,7 +41,7 @@ const (
 	// "distribution"; unset for a standard step (EnvStep names it).
 	EnvFunction = "CUMULUS_FUNCTION"
 	// EnvGraph is where the compiled graph is: s3://BUCKET/KEY.
-	EnvGraph = "CUMULUS_GRAPH"
+	EnvGraph = graph.GraphEnv
 	// EnvStep is the standard step a platform task or function runs.
 	EnvStep = "CUMULUS_STEP"
 	// EnvDistribution is the distribution a distribution function serves.

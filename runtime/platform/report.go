@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/cumulus-toolchain/cumulus/compiler/graph"
 	"github.com/cumulus-toolchain/cumulus/runtime/recorder"
 	"github.com/cumulus-toolchain/cumulus/runtime/stepwrap"
 	"github.com/cumulus-toolchain/cumulus/simulator/contract"
@@ -18,7 +19,7 @@ import (
 // EnvRecorder names the engine's recorder function, to which the trigger
 // and the steps send what they did (compile sets it when the deployment
 // has the engine).
-const EnvRecorder = "CUMULUS_RECORDER"
+const EnvRecorder = graph.RecorderEnv
 
 // Invoker is what reporting needs of Lambda.
 type Invoker interface {

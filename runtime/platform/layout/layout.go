@@ -71,7 +71,7 @@ func NewConfigBundle(cfg *lang.Config) ([]byte, error) {
 // tokens and links outlive a redeploy; and the local users' passwords
 // when the deployer gives them (CUMULUS_DIST_USERS at deploy time). Only
 // the functions that serve a distribution may read it.
-const SecretsKey = "cumulus/secrets/distribution.json"
+const SecretsKey = graph.SecretsKey
 
 // Secrets is the content of SecretsKey.
 type Secrets struct {
