@@ -142,15 +142,22 @@ func TestArtifactsThroughAWSCLI(t *testing.T) {
 		}
 		seen[a.Kind] = true // one of each kind: the shapes repeat
 		r, err := awsmodel.CheckWithCLI(context.Background(), op.op, filepath.Join(dir, "out", filepath.FromSlash(a.Path)))
-		if errors.Is(err, awsmodel.ErrNoCLI) {
-			t.Skip("the AWS CLI (Debian package awscli) is not installed")
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", a.Path, err)
-		}
-		if !r.Accepted {
-			t.Errorf("%s refused by the AWS CLI:\n%s", a.Path, r.Output)
-		}
+		cliAccepts(t, a.Path, r, err)
+	}
+}
+
+// cliAccepts fails the test when the AWS CLI refused a document (and
+// skips it when there is no CLI).
+func cliAccepts(t *testing.T, path string, r awsmodel.CLIResult, err error) {
+	t.Helper()
+	if errors.Is(err, awsmodel.ErrNoCLI) {
+		t.Skip("the AWS CLI (Debian package awscli) is not installed")
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if !r.Accepted {
+		t.Errorf("%s refused by the AWS CLI:\n%s", path, r.Output)
 	}
 }
 

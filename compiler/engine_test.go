@@ -3,7 +3,6 @@ package compiler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -178,15 +177,7 @@ func TestEngineArtifactsThroughAWSCLI(t *testing.T) {
 		seen[owner+" "+a.Kind] = true
 		abs, _ := filepath.Abs(filepath.Join(dir, "out", filepath.FromSlash(a.Path)))
 		r, err := awsmodel.RunCLI(context.Background(), append(append([]string(nil), op.cli...), "--cli-input-json", "file://"+abs)...)
-		if errors.Is(err, awsmodel.ErrNoCLI) {
-			t.Skip("the AWS CLI (Debian package awscli) is not installed")
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", a.Path, err)
-		}
-		if !r.Accepted {
-			t.Errorf("%s refused by the AWS CLI:\n%s", a.Path, r.Output)
-		}
+		cliAccepts(t, a.Path, r, err)
 	}
 }
 
